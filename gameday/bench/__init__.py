@@ -1,0 +1,1 @@
+"""Benchmarks behind `gameday bench`: each prints figures and ratios measured in one run."""

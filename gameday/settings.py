@@ -1,0 +1,130 @@
+"""Every name, port and environment variable of the harness, in one place.
+
+Each setting has a default that suits the embedded backend and an environment
+variable that overrides it, so the same code provisions and drives a real
+account (point ``AWS_ENDPOINT_URL`` elsewhere, or unset it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from gameday.errors import HarnessError
+
+LOOPBACK = "127.0.0.1"
+
+#: Credentials for the embedded backend only; moto accepts any.
+EMBEDDED_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+#: The services the embedded backend serves for the stack.
+EMBEDDED_SERVICES = ("sqs", "dynamodb", "ssm", "cloudwatch")
+
+# Environment variables (the only place their names are spelled).
+ENV_STATE_DIR = "GAMEDAY_STATE_DIR"
+ENV_BACKEND_PORT = "GAMEDAY_BACKEND_PORT"
+ENV_REGION = "AWS_REGION"
+ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_QUEUE = "GAMEDAY_QUEUE_NAME"
+ENV_DLQ = "GAMEDAY_DLQ_NAME"
+ENV_MAX_RECEIVE_COUNT = "GAMEDAY_MAX_RECEIVE_COUNT"
+ENV_DLQ_RETENTION_S = "GAMEDAY_DLQ_RETENTION_SECONDS"
+ENV_WORKER_TIMEOUT_S = "GAMEDAY_WORKER_TIMEOUT_SECONDS"
+ENV_IDEMPOTENCY_TABLE = "GAMEDAY_IDEMPOTENCY_TABLE"
+ENV_RATE_LIMIT_TABLE = "GAMEDAY_RATE_LIMIT_TABLE"
+ENV_LEDGER_TABLE = "GAMEDAY_LEDGER_TABLE"
+ENV_FAILURE_MODE_PARAM = "GAMEDAY_FAILURE_MODE_PARAMETER"
+ENV_FAULT_PARAM = "GAMEDAY_FAULT_PARAMETER"
+ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
+
+#: The seed's failure modes, switched by the SSM parameter ``failure_mode_parameter``.
+FAILURE_MODES = ("none", "poison_payload", "slow_downstream", "random_fail_p30", "duplicate_submit")
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = Path(".gameday")
+    backend_port: int = 0  # 0: any free port on 127.0.0.1
+    region: str = "us-east-1"
+    queue_name: str = "orders"
+    dlq_name: str = "orders-dlq"
+    max_receive_count: int = 3
+    dlq_retention_seconds: int = 14 * 24 * 3600
+    worker_timeout_seconds: int = 5
+    idempotency_table: str = "gameday-idempotency"
+    rate_limit_table: str = "gameday-rate-limits"
+    ledger_table: str = "gameday-processed-orders"
+    failure_mode_parameter: str = "/ingestion/failure_mode"
+    fault_parameter: str = "/ingestion/fault"
+    ready_timeout_seconds: float = 20.0
+    #: Attribute names shared with Powertools' DynamoDBPersistenceLayer defaults.
+    table_key: str = field(default="id")
+    ttl_attribute: str = field(default="expiration")
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """The worker's downstream timeout plus 30 s, so a slow call never races redelivery."""
+        return self.worker_timeout_seconds + 30
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "stack.json"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults overridden by the environment; a bad value names its variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, variable in _ENVIRONMENT.items():
+            raw = env.get(variable)
+            if raw is None or raw == "":
+                continue
+            values[name] = _parse(name, variable, raw)
+        region = env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION)
+        if region:
+            values["region"] = region
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_ENVIRONMENT = {
+    "state_dir": ENV_STATE_DIR,
+    "backend_port": ENV_BACKEND_PORT,
+    "queue_name": ENV_QUEUE,
+    "dlq_name": ENV_DLQ,
+    "max_receive_count": ENV_MAX_RECEIVE_COUNT,
+    "dlq_retention_seconds": ENV_DLQ_RETENTION_S,
+    "worker_timeout_seconds": ENV_WORKER_TIMEOUT_S,
+    "idempotency_table": ENV_IDEMPOTENCY_TABLE,
+    "rate_limit_table": ENV_RATE_LIMIT_TABLE,
+    "ledger_table": ENV_LEDGER_TABLE,
+    "failure_mode_parameter": ENV_FAILURE_MODE_PARAM,
+    "fault_parameter": ENV_FAULT_PARAM,
+    "ready_timeout_seconds": ENV_READY_TIMEOUT_S,
+}
+
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _parse(name: str, variable: str, raw: str) -> object:
+    kind = _TYPES[name]
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "int":
+            value: float = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        else:
+            return raw
+    except ValueError:
+        raise HarnessError(f"{variable}={raw!r} is not a valid {kind}") from None
+    if value < 0 or (name == "backend_port" and value > 65535):
+        raise HarnessError(f"{variable}={raw!r} is out of range")
+    return value

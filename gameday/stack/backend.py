@@ -1,0 +1,86 @@
+"""The embedded AWS backend: moto's server app, our SQS fast path, a real WSGI server.
+
+Run as its own process (``python -m gameday.stack.backend --port N``); the
+supervisor starts it and the benchmark starts a stock twin beside it.
+Waitress replaces werkzeug's development server: it keeps moto's in-memory
+state in one process (threads, not forked workers) and costs less per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from gameday import settings
+
+#: Long polls hold a thread each, so leave room for workers plus API publishers.
+DEFAULT_THREADS = 48
+
+
+def build_app(fast: bool = True) -> Any:
+    """moto's multi-service WSGI app; ``fast`` adds our SQS fast path and overhead cuts."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    if fast:
+        from gameday.stack import moto_overhead, sqs_fastpath
+
+        sqs_fastpath.install()
+        moto_overhead.install()
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def serve(
+    app: Any, host: str, port: int, server: str = "waitress", threads: int = DEFAULT_THREADS
+) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if server == "werkzeug":  # moto's own choice, kept for the benchmark's comparison
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        return
+    import waitress
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=1000,
+        channel_timeout=60,
+        ident="gameday-backend",
+        _quiet=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gameday.stack.backend")
+    parser.add_argument("--host", default=settings.LOOPBACK)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    parser.add_argument("--server", choices=("waitress", "werkzeug"), default="waitress")
+    parser.add_argument(
+        "--stock", action="store_true", help="plain moto SQS, for benchmarks side by side"
+    )
+    args = parser.parse_args(argv)
+    # moto builds some URLs (queue URLs among them) from MOTO_PORT.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    try:
+        app = build_app(fast=not args.stock)
+        serve(app, args.host, args.port, server=args.server, threads=args.threads)
+    except OSError as exc:
+        print(f"backend: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

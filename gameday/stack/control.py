@@ -1,0 +1,196 @@
+"""`gameday up`, `down` and `status`: the stack's lifecycle as the user sees it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from gameday.errors import EXIT_HARNESS, EXIT_OK, HarnessError, StackNotRunning
+from gameday.settings import Settings
+from gameday.stack import state as statefile
+from gameday.stack.supervisor import Supervisor, probe_http
+
+
+class _Stop(BaseException):
+    """Raised by our SIGINT/SIGTERM handler so every wait unwinds into cleanup."""
+
+
+def progress_printer(stream: TextIO) -> Callable[[str], None]:
+    began = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - began:5.1f}s] {message}", file=stream, flush=True)
+
+    return progress
+
+
+def up(settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Start the stack and supervise it in the foreground until Ctrl-C or SIGTERM."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise _Stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    supervisor = Supervisor(settings, progress_printer(err))
+    dead = None
+    try:
+        state = supervisor.start()
+        print_endpoints(state, out)
+        print("Press Ctrl-C to stop the stack.", file=out, flush=True)
+        dead = supervisor.watch(lambda: False)
+    except _Stop:
+        pass
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut cleanup short
+        supervisor.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if dead:
+        log = settings.log_dir / f"{dead}.log"
+        raise HarnessError(f"{dead} exited unexpectedly; the stack was stopped", f"see {log}")
+    print("stack stopped", file=out, flush=True)
+    return EXIT_OK
+
+
+def up_detached(settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Start a supervisor in the background and return once the stack is ready."""
+    current = statefile.read_state(settings)
+    if current is not None and statefile.is_live(current):
+        raise HarnessError(
+            f"a gameday stack is already running (state in {settings.state_file})",
+            "use it, or stop it first with `gameday down`",
+        )
+    statefile.ensure_state_dir(settings)
+    log_path = settings.log_dir / "supervisor.log"
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gameday", "up"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this shell command
+        )
+    shown = 0
+    deadline = time.monotonic() + settings.ready_timeout_seconds + 10
+    try:
+        while True:
+            lines = log_path.read_text(errors="replace").splitlines()
+            for line in lines[shown:]:
+                if line.startswith("["):  # progress lines only
+                    print(line, file=err, flush=True)
+            shown = len(lines)
+            state = statefile.read_state(settings)
+            if state and state.get("status") == "ready" and _supervised_by(state, child.pid):
+                print_endpoints(state, out)
+                print("Stop it with `gameday down`.", file=out, flush=True)
+                return EXIT_OK
+            if child.poll() is not None:
+                last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
+                raise HarnessError(last.removeprefix("gameday: error: "), f"see {log_path}")
+            if time.monotonic() > deadline:
+                child.terminate()
+                raise HarnessError("the stack did not become ready in time", f"see {log_path}")
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        child.terminate()
+        child.wait(timeout=20)
+        raise
+
+
+def _supervised_by(state: dict[str, Any], pid: int) -> bool:
+    return bool(state.get("supervisor", {}).get("pid") == pid)
+
+
+def down(settings: Settings, out: TextIO, timeout: float = 30.0) -> int:
+    """Stop the running stack (whoever started it); cleans a stale state file."""
+    state = statefile.read_state(settings)
+    if state is None:
+        print("no gameday stack is running", file=out)
+        return EXIT_OK
+    if not statefile.is_live(state):
+        stopped = statefile.clean_stale(settings, state)
+        extra = f"; stopped leftover {', '.join(stopped)}" if stopped else ""
+        print(f"removed a stale state file (its stack was gone){extra}", file=out)
+        return EXIT_OK
+    supervisor_pid = state["supervisor"]["pid"]
+    statefile.terminate(supervisor_pid, grace_seconds=timeout)
+    # A supervisor that could not clean up (it was killed) leaves its parts to us.
+    leftover = statefile.read_state(settings)
+    if leftover is not None:
+        statefile.clean_stale(settings, leftover)
+    print("stack stopped", file=out)
+    return EXIT_OK
+
+
+def status(settings: Settings, out: TextIO, as_json: bool) -> int:
+    """Print the running stack's parts, health, resources and keys."""
+    try:
+        state = statefile.running_state(settings)
+    except StackNotRunning as exc:
+        if as_json:
+            print(json.dumps({"running": False, "reason": exc.message}), file=out)
+            return EXIT_HARNESS
+        raise
+    report = status_report(state)
+    if as_json:
+        print(json.dumps(report, indent=2), file=out)
+    else:
+        print_endpoints(report, out)
+    healthy = all(part["healthy"] for part in report["parts"].values())
+    return EXIT_OK if healthy and report["status"] == "ready" else EXIT_HARNESS
+
+
+def status_report(state: dict[str, Any]) -> dict[str, Any]:
+    """The state file plus live health, without the bookkeeping fields."""
+    parts = {}
+    for name, part in state.get("parts", {}).items():
+        alive = statefile.process_alive(part.get("pid"), part.get("created"))
+        health_url = part["endpoint"] + ("/moto-api/" if name == "backend" else "/health")
+        parts[name] = {key: value for key, value in part.items() if key != "created"} | {
+            "alive": alive,
+            "healthy": alive and probe_http(health_url, timeout=2.0),
+        }
+    return {
+        "running": True,
+        "status": state.get("status"),
+        "state_dir": state.get("state_dir"),
+        "supervisor_pid": state.get("supervisor", {}).get("pid"),
+        "region": state.get("region"),
+        "parts": parts,
+        "resources": state.get("resources", {}),
+        "api_keys": state.get("api_keys", {}),
+        "env": state.get("env", {}),
+    }
+
+
+def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
+    ready = state.get("ready_seconds")
+    heading = f"gameday stack {state.get('status', '?')}"
+    print(heading + (f" in {ready:.1f} s" if ready is not None else ""), file=out)
+    for name, part in state.get("parts", {}).items():
+        services = f"  ({', '.join(part['services'])})" if part.get("services") else ""
+        health = ""
+        if "healthy" in part:
+            health = "  healthy" if part["healthy"] else "  NOT HEALTHY"
+        print(f"  {name:<10} {part['endpoint']}  pid {part['pid']}{services}{health}", file=out)
+    resources = state.get("resources", {})
+    if resources:
+        print(f"  {'queue':<10} {resources['queue_url']}", file=out)
+        print(f"  {'dlq':<10} {resources['dlq_url']}", file=out)
+        tables = ", ".join(
+            resources[k] for k in ("idempotency_table", "rate_limit_table", "ledger_table")
+        )
+        print(f"  {'tables':<10} {tables}", file=out)
+        params = f"{resources['failure_mode_parameter']}, {resources['fault_parameter']}"
+        print(f"  {'params':<10} {params}", file=out)
+    env = state.get("env", {})
+    if env:
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        print(f"  {'env':<10} export {exports}", file=out)
+    print(f"  {'state':<10} {state.get('state_dir', '.gameday')}/stack.json", file=out)

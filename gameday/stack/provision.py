@@ -1,0 +1,155 @@
+"""Create the reference system's AWS resources, through boto3 only.
+
+Idempotent: every step first looks for what it would create, so running it
+again (or against an account that already has the resources) changes nothing
+but drifted queue attributes. The same code provisions a real account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gameday.errors import HarnessError
+from gameday.settings import Settings
+
+#: The structured fault document when no fault is active.
+NO_FAULT: dict[str, Any] = {"mode": "none", "expiresAt": None}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What provisioning made, as the state file and other commands see it."""
+
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    idempotency_table: str
+    rate_limit_table: str
+    ledger_table: str
+    failure_mode_parameter: str
+    fault_parameter: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def provision(session: Any, settings: Settings) -> Resources:
+    """Create (or find) queues, tables and parameters; returns where they are."""
+    try:
+        sqs = session.client("sqs")
+        dynamodb = session.client("dynamodb")
+        ssm = session.client("ssm")
+        dlq_url, dlq_arn = _queue(
+            sqs,
+            settings.dlq_name,
+            {"MessageRetentionPeriod": str(settings.dlq_retention_seconds)},
+        )
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+        queue_url, queue_arn = _queue(
+            sqs,
+            settings.queue_name,
+            {
+                "VisibilityTimeout": str(settings.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )
+        for table in (settings.idempotency_table, settings.rate_limit_table):
+            _table(dynamodb, table, settings.table_key, ttl_attribute=settings.ttl_attribute)
+        _table(dynamodb, settings.ledger_table, settings.table_key, ttl_attribute=None)
+        _parameter(ssm, settings.failure_mode_parameter, "none")
+        _parameter(ssm, settings.fault_parameter, json.dumps(NO_FAULT))
+    except (ClientError, BotoCoreError) as exc:
+        raise HarnessError(
+            f"provisioning failed: {exc}",
+            "check AWS_ENDPOINT_URL, the region and the credentials",
+        ) from None
+    return Resources(
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        idempotency_table=settings.idempotency_table,
+        rate_limit_table=settings.rate_limit_table,
+        ledger_table=settings.ledger_table,
+        failure_mode_parameter=settings.failure_mode_parameter,
+        fault_parameter=settings.fault_parameter,
+    )
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if not _is_missing_queue(exc):
+            raise
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    else:
+        current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(attributes))
+        drifted = {
+            key: value
+            for key, value in attributes.items()
+            if not _same_attribute(key, current.get("Attributes", {}).get(key), value)
+        }
+        if drifted:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=drifted)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+def _same_attribute(key: str, current: str | None, wanted: str) -> bool:
+    if current is None:
+        return False
+    if key == "RedrivePolicy":
+        have, want = json.loads(current), json.loads(wanted)
+        return bool(
+            have.get("deadLetterTargetArn") == want["deadLetterTargetArn"]
+            and int(have.get("maxReceiveCount", -1)) == int(want["maxReceiveCount"])
+        )
+    return current == wanted
+
+
+def _is_missing_queue(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def _table(dynamodb: Any, name: str, key: str, ttl_attribute: str | None) -> None:
+    try:
+        dynamodb.describe_table(TableName=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+    if ttl_attribute is None:
+        return
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+        return
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+    )
+
+
+def _parameter(ssm: Any, name: str, value: str) -> None:
+    """Create the parameter when missing; never reset a fault that is switched on."""
+    try:
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ParameterAlreadyExists":
+            raise

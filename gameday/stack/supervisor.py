@@ -1,0 +1,286 @@
+"""Start, watch and stop the parts of the reference stack as child processes.
+
+One supervisor process owns the stack: it holds an exclusive lock on the
+state folder for its whole life (so a second `gameday up` is refused), starts
+each part with its log in ``.gameday/logs/``, waits for readiness with a
+bounded timeout, provisions the resources and writes the state file. Children
+get SIGTERM when the supervisor dies, however it dies (Linux
+``PR_SET_PDEATHSIG``), so a killed supervisor leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+from gameday import settings as names
+from gameday.errors import HarnessError
+from gameday.settings import Settings
+from gameday.stack import state as statefile
+from gameday.stack.provision import provision
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Part:
+    """One child process of the stack."""
+
+    name: str
+    argv: list[str]
+    port: int
+    health_path: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{names.LOOPBACK}:{self.port}"
+
+    def healthy(self, timeout: float = 1.0) -> bool:
+        return probe_http(self.endpoint + self.health_path, timeout)
+
+
+def probe_http(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+            return bool(200 <= response.status < 300)
+    except (OSError, ValueError):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((names.LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def check_port_free(port: int, variable: str) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((names.LOOPBACK, port))
+        except OSError:
+            raise HarnessError(
+                f"port {port} on {names.LOOPBACK} is taken",
+                f"free it, or set {variable} to another port (0 picks a free one)",
+            ) from None
+
+
+def embedded_env(endpoint: str, region: str) -> dict[str, str]:
+    """What a boto3 client (or `chaos run`) needs to reach the embedded backend."""
+    return {
+        names.ENV_ENDPOINT_URL: endpoint,
+        names.ENV_REGION: region,
+        names.ENV_DEFAULT_REGION: region,
+        **names.EMBEDDED_CREDENTIALS,
+    }
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the supervisor dies."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Supervisor:
+    """Owns the stack's processes for as long as it lives."""
+
+    def __init__(self, settings: Settings, progress: Progress) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.parts: list[Part] = []
+        self._lock: IO[str] | None = None
+        self._logs: list[IO[bytes]] = []
+        self.state: dict[str, Any] = {}
+
+    # -- start ----------------------------------------------------------------
+    def start(self) -> dict[str, Any]:
+        """Start every part, provision, write the state file; returns the state."""
+        began = time.monotonic()
+        statefile.ensure_state_dir(self.settings)
+        self._take_lock()
+        try:
+            self._start_parts()
+            self._write("provisioning")
+            backend = self.parts[0]
+            self.progress("provisioning queues, tables and parameters")
+            resources = provision(self._session(backend.endpoint), self.settings)
+            self.state["resources"] = resources.as_dict()
+            self.state["ready_seconds"] = round(time.monotonic() - began, 2)
+            self._write("ready")
+        except BaseException:
+            self.stop()
+            raise
+        return self.state
+
+    def _take_lock(self) -> None:
+        lock_path = self.settings.state_dir / "lock"
+        handle = open(lock_path, "w")  # noqa: SIM115 (held for the supervisor's life)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            current = statefile.read_state(self.settings) or {}
+            backend = current.get("parts", {}).get("backend", {}).get("endpoint", "?")
+            raise HarnessError(
+                f"a gameday stack is already running (backend {backend}, "
+                f"state in {self.settings.state_file})",
+                "use it, or stop it first with `gameday down`",
+            ) from None
+        self._lock = handle
+        leftover = statefile.read_state(self.settings)
+        if leftover is not None:
+            stopped = statefile.clean_stale(self.settings, leftover)
+            extra = f", stopped its leftover {', '.join(stopped)}" if stopped else ""
+            self.progress(f"removed a stale state file from a stack that is gone{extra}")
+        supervisor = psutil.Process()
+        self.state = {
+            "status": "starting",
+            "state_dir": str(self.settings.state_dir.resolve()),
+            "supervisor": {"pid": supervisor.pid, "created": supervisor.create_time()},
+            "region": self.settings.region,
+            "api_keys": {"client": secrets.token_urlsafe(24), "admin": secrets.token_urlsafe(24)},
+            "parts": {},
+        }
+
+    def _start_parts(self) -> None:
+        port = self.settings.backend_port
+        if port:
+            check_port_free(port, names.ENV_BACKEND_PORT)
+        else:
+            port = free_port()
+        backend = Part(
+            name="backend",
+            argv=[sys.executable, "-m", "gameday.stack.backend", "--port", str(port)],
+            port=port,
+            health_path="/moto-api/",
+            extra={"services": list(names.EMBEDDED_SERVICES)},
+        )
+        self._spawn(backend)
+        self._wait_ready([backend])
+        self.state["env"] = embedded_env(backend.endpoint, self.settings.region)
+
+    def _spawn(self, part: Part) -> None:
+        self.progress(f"starting {part.name} on {part.endpoint}")
+        part.log_path = self.settings.log_dir / f"{part.name}.log"
+        log = open(part.log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self._logs.append(log)
+        part.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            part.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet)
+            process_group=0,  # Ctrl-C reaches the supervisor, which stops parts in order
+        )
+        self.parts.append(part)
+        self.state["parts"][part.name] = {
+            "pid": part.process.pid,
+            "created": psutil.Process(part.process.pid).create_time(),
+            "endpoint": part.endpoint,
+            "log": str(part.log_path),
+            **part.extra,
+        }
+        self._write("starting")
+
+    def _wait_ready(self, parts: list[Part]) -> None:
+        timeout = self.settings.ready_timeout_seconds
+        deadline = time.monotonic() + timeout
+        waiting = list(parts)
+        while waiting:
+            for part in list(waiting):
+                assert part.process is not None
+                if part.process.poll() is not None:
+                    raise HarnessError(
+                        f"{part.name} exited with code {part.process.returncode} while starting: "
+                        f"{_last_line(part.log_path)}",
+                        f"see {part.log_path}",
+                    )
+                if part.healthy(timeout=0.5):
+                    waiting.remove(part)
+            if waiting and time.monotonic() > deadline:
+                names_ = ", ".join(p.name for p in waiting)
+                raise HarnessError(
+                    f"{names_} not ready after {timeout:.0f} s",
+                    f"see the logs in {self.settings.log_dir}/ "
+                    f"or raise {names.ENV_READY_TIMEOUT_S}",
+                )
+            if waiting:
+                time.sleep(0.05)
+
+    def _session(self, endpoint: str) -> Any:
+        import boto3
+
+        session = boto3.session.Session(
+            region_name=self.settings.region,
+            aws_access_key_id=names.EMBEDDED_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=names.EMBEDDED_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        return _EndpointSession(session, endpoint)
+
+    def _write(self, status: str) -> None:
+        self.state["status"] = status
+        statefile.write_state(self.settings, self.state)
+
+    # -- run ------------------------------------------------------------------
+    def watch(self, should_stop: Callable[[], bool]) -> str | None:
+        """Block until ``should_stop()`` or a part dies; returns the dead part's name."""
+        while not should_stop():
+            for part in self.parts:
+                if part.process is not None and part.process.poll() is not None:
+                    return part.name
+            time.sleep(0.2)
+        return None
+
+    # -- stop -----------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop parts in reverse start order; bounded; removes the state file."""
+        for part in reversed(self.parts):
+            if part.process is not None and part.process.poll() is None:
+                self.progress(f"stopping {part.name}")
+                statefile.terminate(part.process.pid)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    part.process.wait(timeout=1)
+        self.parts.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+        if self._lock is not None:
+            statefile.remove_state(self.settings)
+            self._lock.close()
+            self._lock = None
+
+
+class _EndpointSession:
+    """A boto3 session whose clients all go to one endpoint (the embedded backend)."""
+
+    def __init__(self, session: Any, endpoint: str) -> None:
+        self._session = session
+        self._endpoint = endpoint
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint, **kwargs)
+
+
+def _last_line(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return "(no log)"
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(empty log)"
