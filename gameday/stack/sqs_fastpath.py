@@ -421,5 +421,16 @@ def install() -> None:
         setattr(sqs_models, "generate_receipt_handle", _fast_receipt_handle)  # noqa: B010
 
 
+def uninstall() -> None:
+    """Put moto's own code back (tests compare both in one process)."""
+    with _lock:
+        for name, original in _stock.items():
+            if name == "generate_receipt_handle":
+                setattr(sqs_models, name, original)
+            else:
+                setattr(SQSBackend, name, original)
+        _stock.clear()
+
+
 def installed() -> bool:
     return bool(_stock)

@@ -116,11 +116,10 @@ class Supervisor:
         statefile.ensure_state_dir(self.settings)
         self._take_lock()
         try:
-            self._start_parts()
+            session = self._start_parts()
             self._write("provisioning")
-            backend = self.parts[0]
             self.progress("provisioning queues, tables and parameters")
-            resources = provision(self._session(backend.endpoint), self.settings)
+            resources = provision(session, self.settings)
             self.state["resources"] = resources.as_dict()
             self.state["ready_seconds"] = round(time.monotonic() - began, 2)
             self._write("ready")
@@ -159,7 +158,8 @@ class Supervisor:
             "parts": {},
         }
 
-    def _start_parts(self) -> None:
+    def _start_parts(self) -> _EndpointSession:
+        """Start the parts; returns a boto3 session for the backend, its clients made."""
         port = self.settings.backend_port
         if port:
             check_port_free(port, names.ENV_BACKEND_PORT)
@@ -173,8 +173,11 @@ class Supervisor:
             extra={"services": list(names.EMBEDDED_SERVICES)},
         )
         self._spawn(backend)
+        session = self._session(backend.endpoint)
+        session.make_clients("sqs", "dynamodb", "ssm")  # while the backend starts
         self._wait_ready([backend])
         self.state["env"] = embedded_env(backend.endpoint, self.settings.region)
+        return session
 
     def _spawn(self, part: Part) -> None:
         self.progress(f"starting {part.name} on {part.endpoint}")
@@ -195,7 +198,7 @@ class Supervisor:
             "pid": part.process.pid,
             "created": psutil.Process(part.process.pid).create_time(),
             "endpoint": part.endpoint,
-            "log": str(part.log_path),
+            "log": str(part.log_path.resolve()),
             **part.extra,
         }
         self._write("starting")
@@ -225,7 +228,7 @@ class Supervisor:
             if waiting:
                 time.sleep(0.05)
 
-    def _session(self, endpoint: str) -> Any:
+    def _session(self, endpoint: str) -> _EndpointSession:
         import boto3
 
         session = boto3.session.Session(
@@ -274,9 +277,16 @@ class _EndpointSession:
     def __init__(self, session: Any, endpoint: str) -> None:
         self._session = session
         self._endpoint = endpoint
+        self._clients: dict[str, Any] = {}
 
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return self._session.client(service, endpoint_url=self._endpoint, **kwargs)
+    def make_clients(self, *services: str) -> None:
+        for service in services:
+            self.client(service)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, endpoint_url=self._endpoint)
+        return self._clients[service]
 
 
 def _last_line(path: Path | None) -> str:
