@@ -82,7 +82,7 @@ def gameday_env(state_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run_gameday(
-    *args: str, state_dir: Path, timeout: float = 60, **extra: str
+    *args: str, state_dir: Path, timeout: float = 60, cwd: Path | None = None, **extra: str
 ) -> subprocess.CompletedProcess[str]:
     """The real `gameday` command, as a user runs it."""
     return subprocess.run(
@@ -91,6 +91,6 @@ def run_gameday(
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=state_dir.parent,
+        cwd=cwd or state_dir.parent,
         check=False,
     )

@@ -36,8 +36,12 @@ def _counts(sqs: Any, url: str) -> tuple[int, int, int]:
 
 
 def _receive(sqs: Any, url: str, n: int = 10, visibility: int | None = None) -> list[Any]:
-    kwargs: dict[str, Any] = {"QueueUrl": url, "MaxNumberOfMessages": n,
-                              "AttributeNames": ["All"], "MessageAttributeNames": ["All"]}
+    kwargs: dict[str, Any] = {
+        "QueueUrl": url,
+        "MaxNumberOfMessages": n,
+        "AttributeNames": ["All"],
+        "MessageAttributeNames": ["All"],
+    }
     if visibility is not None:
         kwargs["VisibilityTimeout"] = visibility
     return list(sqs.receive_message(**kwargs).get("Messages", []))
@@ -76,8 +80,10 @@ def test_receive_count_rises_with_each_receive(any_backend: Backend) -> None:
     sqs = any_backend.client("sqs")
     url = _queue(sqs)
     sqs.send_message(QueueUrl=url, MessageBody="counted")
-    seen = [int(_receive(sqs, url, visibility=0)[0]["Attributes"]["ApproximateReceiveCount"])
-            for _ in range(3)]
+    seen = [
+        int(_receive(sqs, url, visibility=0)[0]["Attributes"]["ApproximateReceiveCount"])
+        for _ in range(3)
+    ]
     assert seen == [1, 2, 3]
 
 
@@ -91,12 +97,17 @@ def test_zero_visibility_never_returns_one_message_twice_in_one_call(any_backend
 def test_redrive_to_dlq_after_max_receive_count(any_backend: Backend) -> None:
     sqs = any_backend.client("sqs")
     dlq = _queue(sqs)
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    url = _queue(sqs, RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
-    sqs.send_message(QueueUrl=url, MessageBody="poison",
-                     MessageAttributes={"kind": {"DataType": "String", "StringValue": "p"}})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = _queue(
+        sqs, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    )
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="poison",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "p"}},
+    )
     sqs.send_message(QueueUrl=url, MessageBody="healthy")
     for _ in range(3):  # three failed deliveries of the poison message
         got = _receive(sqs, url, n=10, visibility=0)
@@ -133,8 +144,10 @@ def test_delete_batch_reports_bad_handles_per_entry(any_backend: Backend) -> Non
     url = _queue(sqs)
     sqs.send_message(QueueUrl=url, MessageBody="x")
     handle = _receive(sqs, url, visibility=30)[0]["ReceiptHandle"]
-    result = sqs.delete_message_batch(QueueUrl=url, Entries=[
-        {"Id": "good", "ReceiptHandle": handle}, {"Id": "bad", "ReceiptHandle": "nope"}])
+    result = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": "good", "ReceiptHandle": handle}, {"Id": "bad", "ReceiptHandle": "nope"}],
+    )
     assert [s["Id"] for s in result["Successful"]] == ["good"]
     assert [(f["Id"], f["Code"]) for f in result["Failed"]] == [("bad", "ReceiptHandleIsInvalid")]
 
@@ -150,7 +163,8 @@ def test_change_visibility_releases_or_extends(any_backend: Backend) -> None:
     again = _receive(sqs, url, visibility=1)
     assert [m["Body"] for m in again] == ["x"]
     sqs.change_message_visibility(
-        QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=30)
+        QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=30
+    )
     time.sleep(1.2)
     assert _receive(sqs, url) == []  # extended past its first timeout
     with pytest.raises(ClientError) as error:
@@ -204,21 +218,33 @@ def test_purge_empties_the_queue(any_backend: Backend) -> None:
 def test_batch_send_and_attributes_round_trip(any_backend: Backend) -> None:
     sqs = any_backend.client("sqs")
     url = _queue(sqs)
-    result = sqs.send_message_batch(QueueUrl=url, Entries=[
-        {"Id": str(i), "MessageBody": f"b{i}",
-         "MessageAttributes": {"correlationId": {"DataType": "String", "StringValue": f"c{i}"}}}
-        for i in range(10)])
+    result = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {
+                "Id": str(i),
+                "MessageBody": f"b{i}",
+                "MessageAttributes": {
+                    "correlationId": {"DataType": "String", "StringValue": f"c{i}"}
+                },
+            }
+            for i in range(10)
+        ],
+    )
     assert len(result["Successful"]) == 10
     got = _receive(sqs, url, n=10, visibility=30)
     assert sorted(m["Body"] for m in got) == sorted(f"b{i}" for i in range(10))
     assert {m["MessageAttributes"]["correlationId"]["StringValue"] for m in got} == {
-        f"c{i}" for i in range(10)}
+        f"c{i}" for i in range(10)
+    }
 
 
 def test_fifo_queues_keep_moto_behaviour(any_backend: Backend) -> None:
     sqs = any_backend.client("sqs")
-    url = sqs.create_queue(QueueName=f"f-{uuid.uuid4().hex[:8]}.fifo", Attributes={
-        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName=f"f-{uuid.uuid4().hex[:8]}.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
     for body in ("one", "one", "two"):  # content-based dedupe drops the second "one"
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
     got = _receive(sqs, url, n=10, visibility=30)
