@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated queue depths (default: %(default)s)",
     )
     backend.add_argument(
-        "--seconds", type=float, default=2.0, help="time per measurement (default: %(default)s)"
+        "--seconds",
+        type=float,
+        default=3.0,
+        help="time per figure, split over rounds (default: %(default)s)",
     )
     backend.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return parser

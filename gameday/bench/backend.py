@@ -9,7 +9,8 @@ what the WSGI server buys.
 Each figure is one client thread making one kind of call for a fixed time
 against a queue holding ``depth`` messages. Receive+delete keeps the depth
 constant: before each timed ReceiveMessage(10)+DeleteMessageBatch it sends
-ten messages (untimed) to the back of the queue.
+ten messages (untimed) to the back of the queue. The machine is noisy, so each
+figure is the median of ``ROUNDS`` short slots taken in turn across depths.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from gameday.stack.supervisor import free_port, probe_http
 
 DEPTH_RATIO_TARGET = 0.80
 SEND_SPEEDUP_TARGET = 1.5
-MIN_OPS = 3
+MIN_OPS = 1
+#: Each figure is the median of this many slots, visiting every depth in turn.
+ROUNDS = 6
 
 
 @dataclass
@@ -166,9 +169,6 @@ def rate(op: Callable[[], object], seconds: float, units: int = 1) -> float:
     return done * units / counted
 
 
-ROUNDS = 3
-
-
 def measure(
     endpoint: str, depths: list[int], seconds: float, progress: Callable[[str], None]
 ) -> dict[str, dict[int, float]]:
@@ -180,8 +180,9 @@ def measure(
     body = "x" * 256
     slot = seconds / ROUNDS
     _warm_up(sqs, body)
-    for _round in range(ROUNDS):
-        for depth in depths:
+    for round_ in range(ROUNDS):
+        # Alternate the visiting order so drift over the run favours no depth.
+        for depth in depths if round_ % 2 == 0 else depths[::-1]:
             url = sqs.get_queue_url(QueueName=backlog_queue(depth))["QueueUrl"]
             for kind, value in _measure_queue(sqs, url, body, slot).items():
                 samples[kind][depth].append(value)
