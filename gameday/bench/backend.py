@@ -215,14 +215,7 @@ def _measure_queue(sqs: Any, url: str, body: str, seconds: float) -> dict[str, f
             QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)]
         )
         started = time.perf_counter()
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if got:
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-                ],
-            )
+        _receive_and_delete(sqs, url, 10)
         return time.perf_counter() - started
 
     receive = rate(receive_delete, seconds, units=10)
@@ -239,21 +232,22 @@ def _measure_queue(sqs: Any, url: str, body: str, seconds: float) -> dict[str, f
     return {"send": send_rate, "receive_delete": receive, "attributes": attributes}
 
 
+def _receive_and_delete(sqs: Any, url: str, most: int) -> int:
+    """One ReceiveMessage and one DeleteMessageBatch; returns how many were taken."""
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=most).get("Messages", [])
+    if got:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    return len(got)
+
+
 def _drain(sqs: Any, url: str, count: int) -> None:
     """Take ``count`` messages off the front so the queue is back at its depth."""
     while count > 0:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, count)).get(
-            "Messages", []
-        )
-        if not got:
+        taken = _receive_and_delete(sqs, url, min(10, count))
+        if not taken:
             return
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-            ],
-        )
-        count -= len(got)
+        count -= taken
 
 
 def _warm_up(sqs: Any, body: str) -> None:
@@ -262,15 +256,7 @@ def _warm_up(sqs: Any, body: str) -> None:
     for _ in range(20):
         sqs.send_message(QueueUrl=url, MessageBody=body)
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    for _ in range(2):
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if got:
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
-                ],
-            )
+    _drain(sqs, url, 20)
     sqs.delete_queue(QueueUrl=url)
 
 
