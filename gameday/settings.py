@@ -25,6 +25,9 @@ EMBEDDED_SERVICES = ("sqs", "dynamodb", "ssm", "cloudwatch")
 # Environment variables (the only place their names are spelled).
 ENV_STATE_DIR = "GAMEDAY_STATE_DIR"
 ENV_BACKEND_PORT = "GAMEDAY_BACKEND_PORT"
+ENV_API_PORT = "GAMEDAY_API_PORT"
+ENV_DOWNSTREAM_PORT = "GAMEDAY_DOWNSTREAM_PORT"
+ENV_WORKERS = "GAMEDAY_WORKERS"
 ENV_REGION = "AWS_REGION"
 ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
@@ -48,6 +51,9 @@ FAILURE_MODES = ("none", "poison_payload", "slow_downstream", "random_fail_p30",
 class Settings:
     state_dir: Path = Path(".gameday")
     backend_port: int = 0  # 0: any free port on 127.0.0.1
+    api_port: int = 0
+    downstream_port: int = 0
+    workers: int = 2
     region: str = "us-east-1"
     queue_name: str = "orders"
     dlq_name: str = "orders-dlq"
@@ -96,6 +102,9 @@ class Settings:
 _ENVIRONMENT = {
     "state_dir": ENV_STATE_DIR,
     "backend_port": ENV_BACKEND_PORT,
+    "api_port": ENV_API_PORT,
+    "downstream_port": ENV_DOWNSTREAM_PORT,
+    "workers": ENV_WORKERS,
     "queue_name": ENV_QUEUE,
     "dlq_name": ENV_DLQ,
     "max_receive_count": ENV_MAX_RECEIVE_COUNT,
@@ -125,6 +134,6 @@ def _parse(name: str, variable: str, raw: str) -> object:
             return raw
     except ValueError:
         raise HarnessError(f"{variable}={raw!r} is not a valid {kind}") from None
-    if value < 0 or (name == "backend_port" and value > 65535):
+    if value < 0 or (name.endswith("_port") and value > 65535):
         raise HarnessError(f"{variable}={raw!r} is out of range")
     return value

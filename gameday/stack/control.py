@@ -151,10 +151,15 @@ def status_report(state: dict[str, Any]) -> dict[str, Any]:
     parts = {}
     for name, part in state.get("parts", {}).items():
         alive = statefile.process_alive(part.get("pid"), part.get("created"))
-        health_url = part["endpoint"] + ("/moto-api/" if name == "backend" else "/health")
+        health_path = part.get("health_path")
+        healthy = alive and (
+            not part.get("endpoint")
+            or not health_path
+            or probe_http(part["endpoint"] + health_path, timeout=2.0)
+        )
         parts[name] = {key: value for key, value in part.items() if key != "created"} | {
             "alive": alive,
-            "healthy": alive and probe_http(health_url, timeout=2.0),
+            "healthy": healthy,
         }
     return {
         "running": True,
@@ -178,7 +183,8 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
         health = ""
         if "healthy" in part:
             health = "  healthy" if part["healthy"] else "  NOT HEALTHY"
-        print(f"  {name:<10} {part['endpoint']}  pid {part['pid']}{services}{health}", file=out)
+        where = part.get("endpoint") or "(no port)"
+        print(f"  {name:<10} {where}  pid {part['pid']}{services}{health}", file=out)
     resources = state.get("resources", {})
     if resources:
         print(f"  {'queue':<10} {resources['queue_url']}", file=out)

@@ -32,7 +32,7 @@ from gameday import settings as names
 from gameday.errors import HarnessError
 from gameday.settings import Settings
 from gameday.stack import state as statefile
-from gameday.stack.provision import provision
+from gameday.stack.provision import Resources, provision
 
 Progress = Callable[[str], None]
 
@@ -43,17 +43,20 @@ class Part:
 
     name: str
     argv: list[str]
-    port: int
-    health_path: str
+    port: int  # 0 for a part that serves no HTTP (a worker)
+    health_path: str | None  # None: alive is healthy
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def endpoint(self) -> str:
-        return f"http://{names.LOOPBACK}:{self.port}"
+    def endpoint(self) -> str | None:
+        return f"http://{names.LOOPBACK}:{self.port}" if self.port else None
 
     def healthy(self, timeout: float = 1.0) -> bool:
+        if self.health_path is None or self.endpoint is None:
+            return self.process is not None and self.process.poll() is None
         return probe_http(self.endpoint + self.health_path, timeout)
 
 
@@ -92,6 +95,27 @@ def embedded_env(endpoint: str, region: str) -> dict[str, str]:
     }
 
 
+def system_env(
+    settings: Settings, resources: Resources, state: dict[str, Any], downstream_port: int
+) -> dict[str, str]:
+    """What the reference system's processes read (see system_under_test/config.py)."""
+    return {
+        **state["env"],
+        "SUT_QUEUE_URL": resources.queue_url,
+        "SUT_DLQ_URL": resources.dlq_url,
+        "SUT_IDEMPOTENCY_TABLE": resources.idempotency_table,
+        "SUT_LEDGER_TABLE": resources.ledger_table,
+        "SUT_FAILURE_MODE_PARAMETER": resources.failure_mode_parameter,
+        "SUT_FAULT_PARAMETER": resources.fault_parameter,
+        "SUT_API_KEYS": state["api_keys"]["client"],
+        "SUT_ADMIN_API_KEYS": state["api_keys"]["admin"],
+        "SUT_DOWNSTREAM_URL": f"http://{names.LOOPBACK}:{downstream_port}",
+        "SUT_DOWNSTREAM_TIMEOUT_SECONDS": str(settings.worker_timeout_seconds),
+        "SUT_MAX_RECEIVE_COUNT": str(settings.max_receive_count),
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+    }
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: get SIGTERM when the supervisor dies."""
     with contextlib.suppress(Exception):
@@ -111,16 +135,17 @@ class Supervisor:
 
     # -- start ----------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        """Start every part, provision, write the state file; returns the state."""
+        """Start the backend, provision, start the system; write the state file."""
         began = time.monotonic()
         statefile.ensure_state_dir(self.settings)
         self._take_lock()
         try:
-            session = self._start_parts()
+            session = self._start_backend()
             self._write("provisioning")
             self.progress("provisioning queues, tables and parameters")
             resources = provision(session, self.settings)
             self.state["resources"] = resources.as_dict()
+            self._start_system(resources)
             self.state["ready_seconds"] = round(time.monotonic() - began, 2)
             self._write("ready")
         except BaseException:
@@ -158,13 +183,9 @@ class Supervisor:
             "parts": {},
         }
 
-    def _start_parts(self) -> _EndpointSession:
-        """Start the parts; returns a boto3 session for the backend, its clients made."""
-        port = self.settings.backend_port
-        if port:
-            check_port_free(port, names.ENV_BACKEND_PORT)
-        else:
-            port = free_port()
+    def _start_backend(self) -> _EndpointSession:
+        """Start the backend; returns a boto3 session for it, its clients made."""
+        port = self._port(self.settings.backend_port, names.ENV_BACKEND_PORT)
         backend = Part(
             name="backend",
             argv=[sys.executable, "-m", "gameday.stack.backend", "--port", str(port)],
@@ -179,8 +200,52 @@ class Supervisor:
         self.state["env"] = embedded_env(backend.endpoint, self.settings.region)
         return session
 
+    def _start_system(self, resources: Resources) -> None:
+        """Start downstream, API and workers together, then wait for all of them."""
+        downstream_port = self._port(self.settings.downstream_port, names.ENV_DOWNSTREAM_PORT)
+        api_port = self._port(self.settings.api_port, names.ENV_API_PORT)
+        env = system_env(self.settings, resources, self.state, downstream_port)
+        py = sys.executable
+        parts = [
+            Part(
+                "downstream",
+                [py, "-m", "system_under_test.downstream", "--port", str(downstream_port)],
+                downstream_port,
+                "/health",
+                env=env,
+            ),
+            Part(
+                "api",
+                [py, "-m", "system_under_test.api", "--port", str(api_port)],
+                api_port,
+                "/health",
+                env=env,
+            ),
+        ]
+        visibility = str(self.settings.visibility_timeout_seconds)
+        parts += [
+            Part(
+                f"worker-{n}",
+                [py, "-m", "system_under_test.worker", "--visibility-timeout", visibility],
+                0,
+                None,
+                env=env,
+            )
+            for n in range(1, self.settings.workers + 1)
+        ]
+        for part in parts:
+            self._spawn(part)
+        self._wait_ready(parts)
+
+    def _port(self, configured: int, variable: str) -> int:
+        if configured:
+            check_port_free(configured, variable)
+            return configured
+        return free_port()
+
     def _spawn(self, part: Part) -> None:
-        self.progress(f"starting {part.name} on {part.endpoint}")
+        where = f" on {part.endpoint}" if part.endpoint else ""
+        self.progress(f"starting {part.name}{where}")
         part.log_path = self.settings.log_dir / f"{part.name}.log"
         log = open(part.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self._logs.append(log)
@@ -189,7 +254,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **part.env, "PYTHONUNBUFFERED": "1"},
             preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet)
             process_group=0,  # Ctrl-C reaches the supervisor, which stops parts in order
         )
@@ -198,6 +263,7 @@ class Supervisor:
             "pid": part.process.pid,
             "created": psutil.Process(part.process.pid).create_time(),
             "endpoint": part.endpoint,
+            "health_path": part.health_path,
             "log": str(part.log_path.resolve()),
             **part.extra,
         }

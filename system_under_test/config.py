@@ -1,0 +1,123 @@
+"""Configuration of the reference system: every environment variable it reads, in one place.
+
+boto3 reads ``AWS_ENDPOINT_URL`` and ``AWS_REGION`` itself, which is how the
+embedded backend is reached; nothing here names an endpoint of AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# Environment variable names (the only place they are spelled).
+QUEUE_URL = "SUT_QUEUE_URL"
+DLQ_URL = "SUT_DLQ_URL"
+IDEMPOTENCY_TABLE = "SUT_IDEMPOTENCY_TABLE"
+LEDGER_TABLE = "SUT_LEDGER_TABLE"
+FAILURE_MODE_PARAMETER = "SUT_FAILURE_MODE_PARAMETER"
+FAULT_PARAMETER = "SUT_FAULT_PARAMETER"
+FAULT_CACHE_SECONDS = "SUT_FAULT_CACHE_SECONDS"
+FAULT_DEFAULT_TTL_SECONDS = "SUT_FAULT_DEFAULT_TTL_SECONDS"
+API_KEYS = "SUT_API_KEYS"
+ADMIN_API_KEYS = "SUT_ADMIN_API_KEYS"
+RATE_LIMIT_PER_SECOND = "SUT_RATE_LIMIT_PER_SECOND"
+RATE_LIMIT_BURST = "SUT_RATE_LIMIT_BURST"
+IDEMPOTENCY_TTL_SECONDS = "SUT_IDEMPOTENCY_TTL_SECONDS"
+REQUEST_DEADLINE_SECONDS = "SUT_REQUEST_DEADLINE_SECONDS"
+DOWNSTREAM_URL = "SUT_DOWNSTREAM_URL"
+DOWNSTREAM_TIMEOUT_SECONDS = "SUT_DOWNSTREAM_TIMEOUT_SECONDS"
+DOWNSTREAM_ATTEMPTS = "SUT_DOWNSTREAM_ATTEMPTS"
+CIRCUIT_FAILURE_THRESHOLD = "SUT_CIRCUIT_FAILURE_THRESHOLD"
+CIRCUIT_SUCCESS_THRESHOLD = "SUT_CIRCUIT_SUCCESS_THRESHOLD"
+CIRCUIT_RESET_SECONDS = "SUT_CIRCUIT_RESET_SECONDS"
+WORKER_BATCH_SIZE = "SUT_WORKER_BATCH_SIZE"
+WORKER_WAIT_SECONDS = "SUT_WORKER_WAIT_SECONDS"
+MAX_RECEIVE_COUNT = "SUT_MAX_RECEIVE_COUNT"
+
+#: SQS's own limit, and the API's body cap.
+MAX_BODY_BYTES = 256 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SutConfig:
+    queue_url: str = ""
+    dlq_url: str = ""
+    idempotency_table: str = "gameday-idempotency"
+    ledger_table: str = "gameday-processed-orders"
+    failure_mode_parameter: str = "/ingestion/failure_mode"
+    fault_parameter: str = "/ingestion/fault"
+    fault_cache_seconds: float = 1.0
+    #: A bare ``failure_mode`` value carries no expiry: it lapses this long after it was set.
+    fault_default_ttl_seconds: float = 900.0
+    api_keys: frozenset[str] = field(default_factory=frozenset)
+    admin_api_keys: frozenset[str] = field(default_factory=frozenset)
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    idempotency_ttl_seconds: int = 24 * 3600
+    request_deadline_seconds: float = 5.0
+    downstream_url: str = ""
+    downstream_timeout_seconds: float = 5.0
+    downstream_attempts: int = 3
+    circuit_failure_threshold: int = 5
+    circuit_success_threshold: int = 2
+    circuit_reset_seconds: float = 30.0
+    worker_batch_size: int = 10
+    worker_wait_seconds: int = 5
+    max_receive_count: int = 3
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SutConfig:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, (variable, kind) in _VARIABLES.items():
+            raw = env.get(variable)
+            if raw is None or raw == "":
+                continue
+            values[name] = _parse(variable, raw, kind)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_VARIABLES: dict[str, tuple[str, type]] = {
+    "queue_url": (QUEUE_URL, str),
+    "dlq_url": (DLQ_URL, str),
+    "idempotency_table": (IDEMPOTENCY_TABLE, str),
+    "ledger_table": (LEDGER_TABLE, str),
+    "failure_mode_parameter": (FAILURE_MODE_PARAMETER, str),
+    "fault_parameter": (FAULT_PARAMETER, str),
+    "fault_cache_seconds": (FAULT_CACHE_SECONDS, float),
+    "fault_default_ttl_seconds": (FAULT_DEFAULT_TTL_SECONDS, float),
+    "api_keys": (API_KEYS, frozenset),
+    "admin_api_keys": (ADMIN_API_KEYS, frozenset),
+    "rate_limit_per_second": (RATE_LIMIT_PER_SECOND, float),
+    "rate_limit_burst": (RATE_LIMIT_BURST, int),
+    "idempotency_ttl_seconds": (IDEMPOTENCY_TTL_SECONDS, int),
+    "request_deadline_seconds": (REQUEST_DEADLINE_SECONDS, float),
+    "downstream_url": (DOWNSTREAM_URL, str),
+    "downstream_timeout_seconds": (DOWNSTREAM_TIMEOUT_SECONDS, float),
+    "downstream_attempts": (DOWNSTREAM_ATTEMPTS, int),
+    "circuit_failure_threshold": (CIRCUIT_FAILURE_THRESHOLD, int),
+    "circuit_success_threshold": (CIRCUIT_SUCCESS_THRESHOLD, int),
+    "circuit_reset_seconds": (CIRCUIT_RESET_SECONDS, float),
+    "worker_batch_size": (WORKER_BATCH_SIZE, int),
+    "worker_wait_seconds": (WORKER_WAIT_SECONDS, int),
+    "max_receive_count": (MAX_RECEIVE_COUNT, int),
+}
+
+
+def _parse(variable: str, raw: str, kind: type) -> object:
+    if kind is frozenset:
+        return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if kind is str:
+        return raw
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{variable}={raw!r} is not a valid {kind.__name__}") from None
+    if value < 0:
+        raise ConfigError(f"{variable}={raw!r} must not be negative")
+    return value

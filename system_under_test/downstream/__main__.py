@@ -1,0 +1,35 @@
+"""Run the downstream locally: ``python -m system_under_test.downstream --port N``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+
+from system_under_test.config import SutConfig
+from system_under_test.downstream.app import create_app
+from system_under_test.faults import FaultSwitch
+from system_under_test.runtime import aws_client, serve
+
+SEED = "SUT_FAULT_SEED"  # makes injected failures reproducible
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m system_under_test.downstream")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    config = SutConfig.from_env()
+    faults = FaultSwitch(
+        aws_client("ssm"),
+        config.failure_mode_parameter,
+        config.fault_parameter,
+        cache_seconds=config.fault_cache_seconds,
+        default_ttl_seconds=config.fault_default_ttl_seconds,
+    )
+    seed = os.environ.get(SEED)
+    rng = random.Random(int(seed)) if seed else None  # noqa: S311
+    serve(create_app(faults, rng), args.port)
+
+
+if __name__ == "__main__":
+    main()

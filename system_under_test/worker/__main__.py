@@ -1,0 +1,37 @@
+"""Run a worker locally: ``python -m system_under_test.worker``. SIGTERM stops it gracefully."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from system_under_test.config import SutConfig
+from system_under_test.runtime import aws_client
+from system_under_test.worker.handler import build_processor
+from system_under_test.worker.poller import Poller
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m system_under_test.worker")
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=35,
+        help="seconds a received batch stays hidden (the queue's: worker timeout + 30)",
+    )
+    args = parser.parse_args()
+    config = SutConfig.from_env()
+    sqs = aws_client("sqs", read_timeout=config.worker_wait_seconds + 10)
+    processor = build_processor(config, sqs, aws_client("dynamodb"))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        Poller(sqs, config, processor, args.visibility_timeout, stop).run()
+    finally:
+        processor.downstream.close()
+
+
+if __name__ == "__main__":
+    main()
