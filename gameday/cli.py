@@ -33,6 +33,35 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the running stack")
     status.add_argument("--json", action="store_true", help="machine-readable, with API keys")
 
+    fault = commands.add_parser("fault", help="switch a fault of the reference system on or off")
+    fault_actions = fault.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    fault_actions.required = True
+    fault_set = fault_actions.add_parser("set", help="write the structured fault document")
+    fault_set.add_argument("mode", help="poison_payload, slow_downstream, random_fail_p30, ...")
+    fault_set.add_argument("--ttl", type=float, default=300, help="seconds until it expires")
+    fault_set.add_argument("--latency-ms", type=int)
+    fault_set.add_argument("--error-rate", type=float)
+    fault_set.add_argument("--ratio", type=float)
+    fault_set.add_argument("--status-code", type=int)
+    fault_set.add_argument("--hang", action="store_true")
+    fault_actions.add_parser("clear", help="switch every fault off")
+
+    dlq = commands.add_parser("dlq", help="look into the DLQ and redrive it")
+    dlq_actions = dlq.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    dlq_actions.required = True
+    for action, help_text in (
+        ("preview", "sample DLQ messages with their error attributes (consumes nothing)"),
+        ("redrive", "move matching DLQ messages back to the main queue"),
+    ):
+        sub = dlq_actions.add_parser(action, help=help_text)
+        sub.add_argument("--error-type", help="VALIDATION, PERMANENT, ..., or MAX_RECEIVES")
+        sub.add_argument("--min-age", type=float, default=0.0, help="seconds in the DLQ at least")
+        sub.add_argument("--max", type=int, default=20 if action == "preview" else 100)
+        if action == "preview":
+            sub.add_argument("--json", action="store_true")
+        else:
+            sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
+
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", parser_class=_Parser)
     targets.required = True
@@ -77,6 +106,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "down":
             return control.down(settings, sys.stdout)
         return control.status(settings, sys.stdout, as_json=args.json)
+    if args.command in ("fault", "dlq"):
+        from gameday import operate
+
+        if args.command == "fault":
+            if args.action == "set":
+                return operate.fault_set(args, settings, sys.stdout)
+            return operate.fault_clear(settings, sys.stdout)
+        if args.action == "preview":
+            return operate.dlq_preview(args, settings, sys.stdout)
+        return operate.dlq_redrive(args, settings, sys.stdout)
     if args.command == "bench":
         from gameday.bench import backend as bench_backend
 

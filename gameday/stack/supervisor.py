@@ -194,10 +194,11 @@ class Supervisor:
             extra={"services": list(names.EMBEDDED_SERVICES)},
         )
         self._spawn(backend)
-        session = self._session(backend.endpoint)
+        endpoint = f"http://{names.LOOPBACK}:{port}"
+        session = self._session(endpoint)
         session.make_clients("sqs", "dynamodb", "ssm")  # while the backend starts
         self._wait_ready([backend])
-        self.state["env"] = embedded_env(backend.endpoint, self.settings.region)
+        self.state["env"] = embedded_env(endpoint, self.settings.region)
         return session
 
     def _start_system(self, resources: Resources) -> None:

@@ -26,11 +26,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from system_under_test.api.admin import admin_router
 from system_under_test.api.health import Health
 from system_under_test.api.metrics import ApiMetrics
 from system_under_test.api.models import Order
@@ -138,6 +140,18 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
             headers["Idempotent-Replayed"] = "true"
             metrics.replayed.inc()
         return JSONResponse(result, status_code=202, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+            for e in exc.errors()[:20]
+        ]
+        return await api_error(
+            request, ApiError(422, "VALIDATION_FAILED", "the request is not valid", details=details)
+        )
+
+    app.include_router(admin_router(config, deps.sqs))
 
     @app.get("/health")
     async def liveness() -> dict[str, str]:
