@@ -97,27 +97,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imports stay inside each branch: moto and boto3 load only for commands that need them.
+    out, err = sys.stdout, sys.stderr
     if args.command in ("up", "down", "status"):
         from gameday.stack import control
 
         if args.command == "up":
-            run = control.up_detached if args.detach else control.up
-            return run(settings, sys.stdout, sys.stderr)
+            return (control.up_detached if args.detach else control.up)(settings, out, err)
         if args.command == "down":
-            return control.down(settings, sys.stdout)
-        return control.status(settings, sys.stdout, as_json=args.json)
+            return control.down(settings, out)
+        return control.status(settings, out, as_json=args.json)
     if args.command in ("fault", "dlq"):
         from gameday import operate
 
-        if args.command == "fault":
-            if args.action == "set":
-                return operate.fault_set(args, settings, sys.stdout)
-            return operate.fault_clear(settings, sys.stdout)
-        if args.action == "preview":
-            return operate.dlq_preview(args, settings, sys.stdout)
-        return operate.dlq_redrive(args, settings, sys.stdout)
-    if args.command == "bench":
-        from gameday.bench import backend as bench_backend
+        actions = {
+            ("fault", "set"): lambda: operate.fault_set(args, settings, out),
+            ("fault", "clear"): lambda: operate.fault_clear(settings, out),
+            ("dlq", "preview"): lambda: operate.dlq_preview(args, settings, out),
+            ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
+        }
+        return actions[(args.command, args.action)]()
+    from gameday.bench import backend as bench_backend
 
-        return bench_backend.main(args, settings, sys.stdout, sys.stderr)
-    raise HarnessError(f"unknown command {args.command!r}")
+    return bench_backend.main(args, settings, out, err)

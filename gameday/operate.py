@@ -110,7 +110,7 @@ def dlq_preview(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
     print(f"DLQ depth {result['dlqDepth']}; sampled {result['sampled']} ({kinds})", file=out)
     for message in result["messages"]:
         print(
-            f"  {message['errorType']:<12} {str(message['orderId']):<24} "
+            f"  {message['errorType']:<12} {message['orderId']!s:<24} "
             f"attempts {message['attempts']}  age {message['ageSeconds']:>7.1f}s  "
             f"{message['errorMessage'] or ''}",
             file=out,
