@@ -46,6 +46,7 @@ class Part:
     port: int  # 0 for a part that serves no HTTP (a worker)
     health_path: str | None  # None: alive is healthy
     env: dict[str, str] = field(default_factory=dict)
+    restart: bool = False  # restarted when it dies (workers); else its death stops the stack
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -132,6 +133,7 @@ class Supervisor:
         self._lock: IO[str] | None = None
         self._logs: list[IO[bytes]] = []
         self.state: dict[str, Any] = {}
+        self.restarts: dict[str, int] = {}
 
     # -- start ----------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -231,6 +233,7 @@ class Supervisor:
                 0,
                 None,
                 env=env,
+                restart=True,
             )
             for n in range(1, self.settings.workers + 1)
         ]
@@ -248,6 +251,12 @@ class Supervisor:
         where = f" on {part.endpoint}" if part.endpoint else ""
         self.progress(f"starting {part.name}{where}")
         part.log_path = self.settings.log_dir / f"{part.name}.log"
+        self.parts.append(part)
+        self._launch(part)
+        self._write("starting")
+
+    def _launch(self, part: Part) -> None:
+        assert part.log_path is not None
         log = open(part.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self._logs.append(log)
         part.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
@@ -259,16 +268,15 @@ class Supervisor:
             preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet)
             process_group=0,  # Ctrl-C reaches the supervisor, which stops parts in order
         )
-        self.parts.append(part)
         self.state["parts"][part.name] = {
             "pid": part.process.pid,
             "created": psutil.Process(part.process.pid).create_time(),
             "endpoint": part.endpoint,
             "health_path": part.health_path,
             "log": str(part.log_path.resolve()),
+            "restarts": self.restarts.get(part.name, 0),
             **part.extra,
         }
-        self._write("starting")
 
     def _wait_ready(self, parts: list[Part]) -> None:
         timeout = self.settings.ready_timeout_seconds
@@ -311,11 +319,20 @@ class Supervisor:
 
     # -- run ------------------------------------------------------------------
     def watch(self, should_stop: Callable[[], bool]) -> str | None:
-        """Block until ``should_stop()`` or a part dies; returns the dead part's name."""
+        """Block until ``should_stop()`` or a part that must not die dies; returns its name.
+
+        Workers are restarted, as Lambda or ECS would: killing one is a chaos action.
+        """
         while not should_stop():
             for part in self.parts:
-                if part.process is not None and part.process.poll() is not None:
+                if part.process is None or part.process.poll() is None:
+                    continue
+                if not part.restart:
                     return part.name
+                self.progress(f"{part.name} exited with code {part.process.returncode}; restarting")
+                self.restarts[part.name] = self.restarts.get(part.name, 0) + 1
+                self._launch(part)
+                self._write("ready")
             time.sleep(0.2)
         return None
 

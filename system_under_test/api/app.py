@@ -47,6 +47,8 @@ logger = Logger(service="api")
 
 _HEADER_TOKEN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _REPLAYED = "__replayed__"
+#: Headers past this get a JSON 431; uvicorn itself refuses far larger ones with a bare 400.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass
@@ -85,7 +87,14 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     async def observe(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
         request.state.correlation_id = _correlation_id(request)
-        response: Response = await call_next(request)
+        header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
+        if header_bytes > MAX_HEADER_BYTES:
+            too_large = ApiError(
+                431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
+            )
+            response: Response = await api_error(request, too_large)
+        else:
+            response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         metrics.requests.labels(route=route, status=str(response.status_code)).inc()
         metrics.latency.labels(route=route).observe(time.perf_counter() - started)
