@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="time per figure, split over rounds (default: %(default)s)",
     )
     backend.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ingest = targets.add_parser("ingest", help="POST /events throughput and latency vs ceiling")
+    ingest.add_argument("--threads", type=int, default=8)
+    ingest.add_argument("--seconds", type=float, default=10.0)
+    drain = targets.add_parser("drain", help="worker drain rate vs the backend ceiling")
+    drain.add_argument("--messages", type=int, default=2000)
+    drain.add_argument("--workers", type=int, default=2)
+    switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
+    switch.add_argument("--trials", type=int, default=20)
     return parser
 
 
@@ -117,6 +125,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
         }
         return actions[(args.command, args.action)]()
-    from gameday.bench import backend as bench_backend
+    if args.target == "backend":
+        from gameday.bench import backend as bench_backend
 
-    return bench_backend.main(args, settings, out, err)
+        return bench_backend.main(args, settings, out, err)
+    from gameday.bench import system as bench_system
+    from gameday.stack.control import progress_printer
+
+    run = {
+        "ingest": bench_system.ingest,
+        "drain": bench_system.drain,
+        "faults": bench_system.faults,
+    }[args.target]
+    return run(args, settings, out, progress_printer(err))

@@ -126,9 +126,13 @@ def _die_with_parent() -> None:
 class Supervisor:
     """Owns the stack's processes for as long as it lives."""
 
-    def __init__(self, settings: Settings, progress: Progress) -> None:
+    def __init__(
+        self, settings: Settings, progress: Progress, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.progress = progress
+        self.extra_env = extra_env or {}  # for the reference system's processes
+        self._system_env: dict[str, str] = {}
         self.parts: list[Part] = []
         self._lock: IO[str] | None = None
         self._logs: list[IO[bytes]] = []
@@ -207,7 +211,10 @@ class Supervisor:
         """Start downstream, API and workers together, then wait for all of them."""
         downstream_port = self._port(self.settings.downstream_port, names.ENV_DOWNSTREAM_PORT)
         api_port = self._port(self.settings.api_port, names.ENV_API_PORT)
-        env = system_env(self.settings, resources, self.state, downstream_port)
+        env = {
+            **system_env(self.settings, resources, self.state, downstream_port),
+            **self.extra_env,
+        }
         py = sys.executable
         parts = [
             Part(
@@ -225,21 +232,41 @@ class Supervisor:
                 env=env,
             ),
         ]
-        visibility = str(self.settings.visibility_timeout_seconds)
-        parts += [
-            Part(
-                f"worker-{n}",
-                [py, "-m", "system_under_test.worker", "--visibility-timeout", visibility],
-                0,
-                None,
-                env=env,
-                restart=True,
-            )
-            for n in range(1, self.settings.workers + 1)
-        ]
+        self._system_env = env
+        parts += self._worker_parts(self.settings.workers)
         for part in parts:
             self._spawn(part)
         self._wait_ready(parts)
+
+    def _worker_parts(self, count: int) -> list[Part]:
+        first = sum(1 for p in self.parts if p.name.startswith("worker-")) + 1
+        visibility = str(self.settings.visibility_timeout_seconds)
+        return [
+            Part(
+                f"worker-{n}",
+                [
+                    sys.executable,
+                    "-m",
+                    "system_under_test.worker",
+                    "--visibility-timeout",
+                    visibility,
+                ],
+                0,
+                None,
+                env=self._system_env,
+                restart=True,
+            )
+            for n in range(first, first + count)
+        ]
+
+    def add_workers(self, count: int) -> list[str]:
+        """Start ``count`` more workers on a running stack; returns their names."""
+        parts = self._worker_parts(count)
+        for part in parts:
+            self._spawn(part)
+        self._wait_ready(parts)
+        self._write("ready")
+        return [part.name for part in parts]
 
     def _port(self, configured: int, variable: str) -> int:
         if configured:
@@ -335,6 +362,16 @@ class Supervisor:
                 self._write("ready")
             time.sleep(0.2)
         return None
+
+    def stop_part(self, name: str) -> None:
+        """Stop one part for good (no restart) and drop it from the state file."""
+        part = next(p for p in self.parts if p.name == name)
+        part.restart = False
+        if part.process is not None and part.process.poll() is None:
+            statefile.terminate(part.process.pid)
+        self.parts.remove(part)
+        self.state["parts"].pop(name, None)
+        self._write(self.state.get("status", "ready"))
 
     # -- stop -----------------------------------------------------------------
     def stop(self) -> None:

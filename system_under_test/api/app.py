@@ -83,41 +83,7 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     buckets = TokenBuckets(config.rate_limit_per_second, config.rate_limit_burst)
     accept = _idempotent_accept(config, deps, publisher)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        request.state.correlation_id = _correlation_id(request)
-        header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
-        if header_bytes > MAX_HEADER_BYTES:
-            too_large = ApiError(
-                431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
-            )
-            response: Response = await api_error(request, too_large)
-        else:
-            response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(route=route, status=str(response.status_code)).inc()
-        metrics.latency.labels(route=route).observe(time.perf_counter() - started)
-        response.headers["X-Correlation-Id"] = request.state.correlation_id
-        return response
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        metrics.rejected.labels(reason=exc.code).inc()
-        body: dict[str, Any] = {
-            "code": exc.code,
-            "message": exc.message,
-            "correlationId": getattr(request.state, "correlation_id", None),
-        }
-        if exc.details:
-            body["details"] = exc.details
-        return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
-        error = ApiError(500, "INTERNAL_ERROR", "the server failed; the event was not accepted")
-        return await api_error(request, error)
+    _install_error_handling(app, metrics)
 
     @app.post("/events", status_code=202)
     async def post_event(request: Request) -> JSONResponse:
@@ -150,16 +116,6 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
             metrics.replayed.inc()
         return JSONResponse(result, status_code=202, headers=headers)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
-            for e in exc.errors()[:20]
-        ]
-        return await api_error(
-            request, ApiError(422, "VALIDATION_FAILED", "the request is not valid", details=details)
-        )
-
     app.include_router(admin_router(config, deps.sqs))
 
     @app.get("/health")
@@ -180,6 +136,56 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _install_error_handling(app: FastAPI, metrics: ApiMetrics) -> None:
+    """Correlation ids, request metrics, and every error as the JSON error shape."""
+
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        metrics.rejected.labels(reason=exc.code).inc()
+        body: dict[str, Any] = {
+            "code": exc.code,
+            "message": exc.message,
+            "correlationId": getattr(request.state, "correlation_id", None),
+        }
+        if exc.details:
+            body["details"] = exc.details
+        return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        request.state.correlation_id = _correlation_id(request)
+        header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
+        if header_bytes > MAX_HEADER_BYTES:
+            too_large = ApiError(
+                431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
+            )
+            response: Response = await api_error(request, too_large)
+        else:
+            response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(route=route, status=str(response.status_code)).inc()
+        metrics.latency.labels(route=route).observe(time.perf_counter() - started)
+        response.headers["X-Correlation-Id"] = request.state.correlation_id
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+            for e in exc.errors()[:20]
+        ]
+        error = ApiError(422, "VALIDATION_FAILED", "the request is not valid", details=details)
+        return await api_error(request, error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        error = ApiError(500, "INTERNAL_ERROR", "the server failed; the event was not accepted")
+        return await api_error(request, error)
+
+    app.add_exception_handler(ApiError, api_error)  # type: ignore[arg-type]
 
 
 def _idempotent_accept(config: SutConfig, deps: Dependencies, publisher: Publisher) -> Any:
