@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import tempfile
 import threading
@@ -117,20 +118,19 @@ def ingest(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
         key = state["api_keys"]["client"]
         body = json.dumps(_order("ceiling"))
 
+        attributes = {
+            name: {"DataType": "String", "StringValue": uuid.uuid4().hex}
+            for name in ("eventId", "correlationId", "idempotencyKey")
+        } | {"acceptedAt": {"DataType": "Number", "StringValue": repr(time.time())}}
+
         def direct(_index: int) -> None:
-            record = {"S": f"bench#{uuid.uuid4().hex}"}
-            aws["dynamodb"].put_item(
-                TableName=resources["idempotency_table"],
-                Item={"id": record, "status": {"S": "INPROGRESS"}, "validation": {"S": "x"}},
-                ConditionExpression="attribute_not_exists(id)",
+            key = f"bench#{uuid.uuid4().hex}"
+            _record_put(aws["dynamodb"], resources["idempotency_table"], key, validation=True)
+            aws["sqs"].send_message(
+                QueueUrl=resources["queue_url"], MessageBody=body, MessageAttributes=attributes
             )
-            aws["sqs"].send_message(QueueUrl=resources["queue_url"], MessageBody=body)
-            aws["dynamodb"].update_item(
-                TableName=resources["idempotency_table"],
-                Key={"id": record},
-                UpdateExpression="SET #s = :s, #d = :d",
-                ExpressionAttributeNames={"#s": "status", "#d": "data"},
-                ExpressionAttributeValues={":s": {"S": "COMPLETED"}, ":d": {"S": body}},
+            _record_update(
+                aws["dynamodb"], resources["idempotency_table"], key, body, validation=True
             )
 
         clients = [httpx.Client(timeout=30) for _ in range(threads)]
@@ -185,6 +185,59 @@ def ingest(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
     )
     ok = ratio >= INGEST_TARGET and p99 < P99_TARGET_MS and errors[0] == 0
     return EXIT_OK if ok else EXIT_BREACHED
+
+
+def _record_put(dynamodb: Any, table: str, key: str, *, validation: bool) -> None:
+    """The conditional PutItem Powertools' idempotency makes (same expression and names)."""
+    now = time.time()
+    item = {
+        "id": {"S": key},
+        "expiration": {"N": str(int(now) + 3600)},
+        "status": {"S": "INPROGRESS"},
+        "in_progress_expiration": {"N": str(int((now + 30) * 1000))},
+    }
+    if validation:
+        item["validation"] = {"S": uuid.uuid4().hex}
+    dynamodb.put_item(
+        TableName=table,
+        Item=item,
+        ConditionExpression="attribute_not_exists(#id) OR #expiry < :now OR (#status = "
+        ":inprogress AND attribute_exists(#in_progress_expiry) AND "
+        "#in_progress_expiry < :now_in_millis)",
+        ExpressionAttributeNames={
+            "#id": "id",
+            "#expiry": "expiration",
+            "#in_progress_expiry": "in_progress_expiration",
+            "#status": "status",
+        },
+        ExpressionAttributeValues={
+            ":now": {"N": str(int(now))},
+            ":now_in_millis": {"N": str(int(now * 1000))},
+            ":inprogress": {"S": "INPROGRESS"},
+        },
+    )
+
+
+def _record_update(dynamodb: Any, table: str, key: str, data: str, *, validation: bool) -> None:
+    """The UpdateItem Powertools makes when the operation succeeded."""
+    expression = "SET #response_data = :response_data, #expiry = :expiry, #status = :status"
+    names = {"#expiry": "expiration", "#response_data": "data", "#status": "status"}
+    values = {
+        ":expiry": {"N": str(int(time.time()) + 3600)},
+        ":response_data": {"S": data},
+        ":status": {"S": "COMPLETED"},
+    }
+    if validation:
+        expression += ", #validation_key = :validation_key"
+        names["#validation_key"] = "validation"
+        values[":validation_key"] = {"S": uuid.uuid4().hex}
+    dynamodb.update_item(
+        TableName=table,
+        Key={"id": {"S": key}},
+        UpdateExpression=expression,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
 
 
 def _paced(call: Callable[[], None], rate: float, seconds: float) -> list[float]:
@@ -273,24 +326,20 @@ def _direct_drain(aws: dict[str, Any], resources: dict[str, str], threads: int) 
     def loop(_index: int) -> None:
         while not idle.is_set():
             got = sqs.receive_message(
-                QueueUrl=resources["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+                QueueUrl=resources["queue_url"],
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=1,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not got:
                 idle.set()
                 return
             for message in got:
-                key = {"S": f"bench#{message['MessageId']}"}
-                dynamodb.put_item(
-                    TableName=resources["ledger_table"],
-                    Item={"id": key, "status": {"S": "INPROGRESS"}},
-                    ConditionExpression="attribute_not_exists(id)",
-                )
-                dynamodb.update_item(
-                    TableName=resources["ledger_table"],
-                    Key={"id": key},
-                    UpdateExpression="SET #s = :s",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":s": {"S": "COMPLETED"}},
+                key = f"bench#{message['MessageId']}"
+                _record_put(dynamodb, resources["ledger_table"], key, validation=False)
+                _record_update(
+                    dynamodb, resources["ledger_table"], key, '{"effectId": "e"}', validation=False
                 )
             sqs.delete_message_batch(
                 QueueUrl=resources["queue_url"],
@@ -319,6 +368,7 @@ def faults(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
         api = state["parts"]["api"]["endpoint"]
         downstream = state["parts"]["downstream"]["endpoint"]
         api_s, downstream_s = [], []
+        rng = random.Random(7)  # noqa: S311 (spacing of trials)
         with httpx.Client(timeout=10) as http:
             for trial in range(trials):
                 progress(f"trial {trial + 1}/{trials}")
@@ -356,7 +406,17 @@ def faults(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
                 ssm.put_parameter(
                     Name=name, Value=json.dumps({"mode": "none"}), Type="String", Overwrite=True
                 )
-                time.sleep(1.5)
+                # Keep traffic flowing, as in a live system, so the caches stay warm and the
+                # next switch lands at a random point of their 1 s refresh.
+                settle_until = time.monotonic() + 1.5 + rng.random()
+                while time.monotonic() < settle_until:
+                    http.get(api + "/ready")
+                    http.post(
+                        downstream + "/effects",
+                        json={"orderId": "warm"},
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    time.sleep(0.02)
     api_p95, downstream_p95 = _percentile(api_s, 95), _percentile(downstream_s, 95)
     print(f"\nFault switch to observed behaviour change, {trials} trials", file=out)
     print(

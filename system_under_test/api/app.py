@@ -152,23 +152,7 @@ def _install_error_handling(app: FastAPI, metrics: ApiMetrics) -> None:
             body["details"] = exc.details
         return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        request.state.correlation_id = _correlation_id(request)
-        header_bytes = sum(len(k) + len(v) for k, v in request.headers.raw)
-        if header_bytes > MAX_HEADER_BYTES:
-            too_large = ApiError(
-                431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
-            )
-            response: Response = await api_error(request, too_large)
-        else:
-            response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(route=route, status=str(response.status_code)).inc()
-        metrics.latency.labels(route=route).observe(time.perf_counter() - started)
-        response.headers["X-Correlation-Id"] = request.state.correlation_id
-        return response
+    app.add_middleware(Observe, metrics=metrics, refuse=api_error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -186,6 +170,52 @@ def _install_error_handling(app: FastAPI, metrics: ApiMetrics) -> None:
         return await api_error(request, error)
 
     app.add_exception_handler(ApiError, api_error)  # type: ignore[arg-type]
+
+
+class Observe:
+    """Pure ASGI middleware: correlation id, header-size guard, request metrics.
+
+    (Starlette's ``@app.middleware("http")`` costs a task and a stream per request.)
+    """
+
+    def __init__(self, app: Any, metrics: ApiMetrics, refuse: Any) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.refuse = refuse
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        correlation_id = _correlation_id(request)
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        status = [500]
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-correlation-id", correlation_id.encode()),
+                ]
+            await send(message)
+
+        header_bytes = sum(len(k) + len(v) for k, v in scope["headers"])
+        try:
+            if header_bytes > MAX_HEADER_BYTES:
+                too_large = ApiError(
+                    431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
+                )
+                response = await self.refuse(request, too_large)
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route=route, status=str(status[0])).inc()
+            self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
 
 
 def _idempotent_accept(config: SutConfig, deps: Dependencies, publisher: Publisher) -> Any:
