@@ -273,17 +273,19 @@ def drain(args: argparse.Namespace, settings: Settings, out: TextIO, progress: P
         progress(f"filling the queue with {count} orders")
         _fill(aws["sqs"], resources["queue_url"], count, "drain")
         progress(f"draining with {workers} workers")
-        started = time.monotonic()
         supervisor.add_workers(workers)
         with httpx.Client(timeout=30) as http:
             deadline = time.monotonic() + 600
             while http.get(downstream + "/ledger").json()["totals"]["effects"] < count:
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.25)
-        drained_s = time.monotonic() - started
-        applied = httpx.get(downstream + "/ledger", timeout=30).json()["totals"]["effects"]
-        worker_rate = applied / drained_s
+                time.sleep(1.0)
+            ledger = http.get(downstream + "/ledger").json()
+        # The rate between the first and the last effect: worker start-up is not draining.
+        stamps = sorted(o["firstAppliedAt"] for o in ledger["orders"].values())
+        applied = len(stamps)
+        drained_s = stamps[-1] - stamps[0] if applied > 1 else float("inf")
+        worker_rate = (applied - 1) / drained_s
         for name in [p.name for p in supervisor.parts if p.name.startswith("worker-")]:
             supervisor.stop_part(name)
         progress(f"direct receive/record/delete of {count} messages, {workers} threads")
