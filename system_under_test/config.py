@@ -6,9 +6,10 @@ embedded backend is reached; nothing here names an endpoint of AWS.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Environment variable names (the only place they are spelled).
 QUEUE_URL = "SUT_QUEUE_URL"
@@ -21,6 +22,8 @@ FAULT_CACHE_SECONDS = "SUT_FAULT_CACHE_SECONDS"
 FAULT_DEFAULT_TTL_SECONDS = "SUT_FAULT_DEFAULT_TTL_SECONDS"
 API_KEYS = "SUT_API_KEYS"
 ADMIN_API_KEYS = "SUT_ADMIN_API_KEYS"
+#: On AWS: an SSM SecureString holding {"client": [...], "admin": [...]}, added to the above.
+API_KEYS_PARAMETER = "SUT_API_KEYS_PARAMETER"
 RATE_LIMIT_PER_SECOND = "SUT_RATE_LIMIT_PER_SECOND"
 RATE_LIMIT_BURST = "SUT_RATE_LIMIT_BURST"
 IDEMPOTENCY_TTL_SECONDS = "SUT_IDEMPOTENCY_TTL_SECONDS"
@@ -56,6 +59,7 @@ class SutConfig:
     fault_default_ttl_seconds: float = 900.0
     api_keys: frozenset[str] = field(default_factory=frozenset)
     admin_api_keys: frozenset[str] = field(default_factory=frozenset)
+    api_keys_parameter: str = ""
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
     idempotency_ttl_seconds: int = 24 * 3600
@@ -93,6 +97,7 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "fault_default_ttl_seconds": (FAULT_DEFAULT_TTL_SECONDS, float),
     "api_keys": (API_KEYS, frozenset),
     "admin_api_keys": (ADMIN_API_KEYS, frozenset),
+    "api_keys_parameter": (API_KEYS_PARAMETER, str),
     "rate_limit_per_second": (RATE_LIMIT_PER_SECOND, float),
     "rate_limit_burst": (RATE_LIMIT_BURST, int),
     "idempotency_ttl_seconds": (IDEMPOTENCY_TTL_SECONDS, int),
@@ -107,6 +112,27 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "worker_wait_seconds": (WORKER_WAIT_SECONDS, int),
     "max_receive_count": (MAX_RECEIVE_COUNT, int),
 }
+
+
+def with_keys_from_ssm(config: SutConfig, ssm: object) -> SutConfig:
+    """Add the API keys kept in the SSM SecureString ``api_keys_parameter``, if one is named."""
+    if not config.api_keys_parameter:
+        return config
+    try:
+        value = ssm.get_parameter(  # type: ignore[attr-defined]
+            Name=config.api_keys_parameter, WithDecryption=True
+        )["Parameter"]["Value"]
+        keys = json.loads(value)
+        client, admin = frozenset(keys.get("client", [])), frozenset(keys.get("admin", []))
+    except Exception as exc:
+        raise ConfigError(
+            f"{API_KEYS_PARAMETER}={config.api_keys_parameter!r}: cannot read the keys "
+            f"({type(exc).__name__}); it must be a SecureString of "
+            '{"client": [...], "admin": [...]}'
+        ) from None
+    return replace(
+        config, api_keys=config.api_keys | client, admin_api_keys=config.admin_api_keys | admin
+    )
 
 
 def _parse(variable: str, raw: str, kind: type) -> object:

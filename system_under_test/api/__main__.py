@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from system_under_test.api.app import Dependencies, create_app
-from system_under_test.config import SutConfig
+from system_under_test.config import SutConfig, with_keys_from_ssm
 from system_under_test.runtime import aws_client, serve
 
 
@@ -16,7 +16,8 @@ def main() -> None:
     deps = Dependencies(
         sqs=aws_client("sqs"), dynamodb=aws_client("dynamodb"), ssm=aws_client("ssm")
     )
-    serve(create_app(SutConfig.from_env(), deps), args.port)
+    config = with_keys_from_ssm(SutConfig.from_env(), deps.ssm)
+    serve(create_app(config, deps), args.port)
 
 
 if __name__ == "__main__":

@@ -230,6 +230,12 @@ def _idempotent_accept(config: SutConfig, deps: Dependencies, publisher: Publish
         response_hook=lambda response, _record: {**response, _REPLAYED: True},
     )
 
+    # An in-progress record lapses after one request's time, so a request cut short by a
+    # crash does not lock its key (409) until the record expires a day later.
+    idempotency.register_lambda_context(
+        _RequestBudget(config.request_deadline_seconds + 5)  # type: ignore[arg-type]
+    )
+
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="request", persistence_store=persistence, config=idempotency
     )
@@ -254,6 +260,16 @@ def _idempotent_accept(config: SutConfig, deps: Dependencies, publisher: Publish
         }
 
     return accept
+
+
+class _RequestBudget:
+    """Stands in for a Lambda context: the time an accept may take (Powertools reads it)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._millis = int(seconds * 1000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._millis
 
 
 def _accept_or_error(
