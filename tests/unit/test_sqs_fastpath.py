@@ -17,7 +17,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sqs.models import Message, sqs_backends
 
 from gameday.stack import sqs_fastpath
-from gameday.stack.sqs_fastpath import IndexedQueue, MessageIndex
+from gameday.stack.sqs_fastpath import IndexedQueue
+from gameday.stack.sqs_index import MessageIndex
 
 DEPTH = 10_000
 
