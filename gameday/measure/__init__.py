@@ -1,0 +1,1 @@
+"""Measurement core: the SLO catalogue, the message ledger, verdicts."""
