@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from gameday import __version__
 from gameday.errors import EXIT_HARNESS, HarnessError
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     drain = targets.add_parser("drain", help="worker drain rate vs the backend ceiling")
     drain.add_argument("--messages", type=int, default=2000)
     drain.add_argument("--workers", type=int, default=2)
+    ledger = targets.add_parser("ledger", help="reconcile a million acked ids: time, memory")
+    ledger.add_argument("--ids", type=int, default=1_000_000)
     switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
     switch.add_argument("--trials", type=int, default=20)
     return parser
@@ -129,10 +131,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
         }
         return actions[(args.command, args.action)]()
+    return _bench(args, settings, out, err)
+
+
+def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     if args.target == "backend":
         from gameday.bench import backend as bench_backend
 
         return bench_backend.main(args, settings, out, err)
+    if args.target == "ledger":
+        from gameday.bench import ledger as bench_ledger
+
+        return bench_ledger.main(args, out)
     from gameday.bench import system as bench_system
     from gameday.stack.control import progress_printer
 

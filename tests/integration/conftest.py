@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,16 +189,24 @@ def order(prefix: str = "o", **fields: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    state_dir = tmp_path_factory.mktemp("system") / ".gameday"
+@contextmanager
+def running_system(state_dir: Path) -> Iterator[System]:
     started = run_gameday("up", "--detach", state_dir=state_dir, timeout=90, **STACK_ENV)
     assert started.returncode == 0, started.stdout + started.stderr
     status = run_gameday("status", "--json", state_dir=state_dir)
     assert status.returncode == 0, status.stdout + status.stderr
-    with httpx.Client(timeout=30) as http:
-        yield System(state_dir, json.loads(status.stdout), http)
-    run_gameday("down", state_dir=state_dir, timeout=60)
+    try:
+        with httpx.Client(timeout=30) as http:
+            yield System(state_dir, json.loads(status.stdout), http)
+    finally:
+        run_gameday("down", state_dir=state_dir, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """One stack shared by the system tests (they use unique order ids)."""
+    with running_system(tmp_path_factory.mktemp("system") / ".gameday") as shared:
+        yield shared
 
 
 @pytest.fixture
