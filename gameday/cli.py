@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from gameday import __version__
 from gameday.errors import EXIT_HARNESS, HarnessError
@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
 
+    verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
+    verdict.add_argument("run_dir", metavar="RUN_DIR")
+    verdict.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
+    verdict.add_argument("--json", action="store_true")
+
+    _add_bench(commands)
+    return parser
+
+
+def _add_bench(commands: Any) -> None:
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", parser_class=_Parser)
     targets.required = True
@@ -91,7 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--ids", type=int, default=1_000_000)
     switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
     switch.add_argument("--trials", type=int, default=20)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,7 +140,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
         }
         return actions[(args.command, args.action)]()
+    if args.command == "verdict":
+        return _verdict(args, out)
     return _bench(args, settings, out, err)
+
+
+def _verdict(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+    from pathlib import Path
+
+    from gameday.measure import slo, verdict
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise HarnessError(f"{run_dir} is not a run folder", "give the folder a run wrote")
+    catalogue = slo.load_catalogue(args.catalogue or slo.DEFAULT_CATALOGUE)
+    result = verdict.evaluate(catalogue, run_dir)
+    verdict.write(result, run_dir)
+    print(json.dumps(result.as_dict(), indent=2) if args.json else verdict.table(result), file=out)
+    return result.exit_code
 
 
 def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
