@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+#: How a state reads on a Prometheus gauge (as the seed's CircuitBreakerState metric).
+STATE_NUMBER = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}
 
 
 class CircuitOpenError(Exception):

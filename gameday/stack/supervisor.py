@@ -241,23 +241,22 @@ class Supervisor:
     def _worker_parts(self, count: int) -> list[Part]:
         first = sum(1 for p in self.parts if p.name.startswith("worker-")) + 1
         visibility = str(self.settings.visibility_timeout_seconds)
-        return [
-            Part(
-                f"worker-{n}",
-                [
-                    sys.executable,
-                    "-m",
-                    "system_under_test.worker",
-                    "--visibility-timeout",
-                    visibility,
-                ],
-                0,
-                None,
-                env=self._system_env,
-                restart=True,
+        parts = []
+        for n in range(first, first + count):
+            port = free_port()  # the worker's Prometheus metrics, also its health check
+            argv = [
+                sys.executable,
+                "-m",
+                "system_under_test.worker",
+                "--visibility-timeout",
+                visibility,
+                "--metrics-port",
+                str(port),
+            ]
+            parts.append(
+                Part(f"worker-{n}", argv, port, "/metrics", env=self._system_env, restart=True)
             )
-            for n in range(first, first + count)
-        ]
+        return parts
 
     def add_workers(self, count: int) -> list[str]:
         """Start ``count`` more workers on a running stack; returns their names."""

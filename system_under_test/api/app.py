@@ -80,6 +80,7 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
         deps.sqs, config.queue_url, sqs_circuit, faults, metrics, config.request_deadline_seconds
     )
     health = Health(config, deps.sqs, deps.dynamodb, faults, {"sqs_publish": sqs_circuit})
+    metrics.watch({"sqs_publish": sqs_circuit}, lambda: faults.current().mode())
     buckets = TokenBuckets(config.rate_limit_per_second, config.rate_limit_burst)
     accept = _idempotent_accept(config, deps, publisher)
 

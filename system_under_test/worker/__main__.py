@@ -9,6 +9,7 @@ import threading
 from system_under_test.config import SutConfig
 from system_under_test.runtime import aws_client
 from system_under_test.worker.handler import build_processor
+from system_under_test.worker.metrics import serve_metrics
 from system_under_test.worker.poller import Poller
 
 
@@ -20,10 +21,15 @@ def main() -> None:
         default=35,
         help="seconds a received batch stays hidden (the queue's: worker timeout + 30)",
     )
+    parser.add_argument(
+        "--metrics-port", type=int, default=0, help="serve Prometheus metrics on 127.0.0.1"
+    )
     args = parser.parse_args()
     config = SutConfig.from_env()
     sqs = aws_client("sqs", read_timeout=config.worker_wait_seconds + 10)
     processor = build_processor(config, sqs, aws_client("dynamodb"))
+    if args.metrics_port:
+        serve_metrics(processor, args.metrics_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -24,6 +24,7 @@ same key sent to the downstream as ``Idempotency-Key``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,7 @@ class BatchProcessor:
             config=self.idempotency,
         )
         self.last_outcomes: dict[str, str] = {}
+        self.on_outcome: Callable[[str], None] = lambda _outcome: None  # metrics hook
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Process one SQS batch; returns the partial batch response."""
@@ -90,7 +92,9 @@ class BatchProcessor:
                 for rest in records[index:]:
                     self.last_outcomes[rest["messageId"]] = DEFERRED
                 break
-            self.last_outcomes[record["messageId"]] = self._handle_record(record)
+            outcome = self._handle_record(record)
+            self.last_outcomes[record["messageId"]] = outcome
+            self.on_outcome(outcome)
         failures = [
             {"itemIdentifier": message_id}
             for message_id, outcome in self.last_outcomes.items()

@@ -1,0 +1,95 @@
+"""Guardrails: a chosen subset of SLOs evaluated continuously, aborting on a lasting breach.
+
+k6's ``abortOnFail`` with ``delayAbortEval``: a rule whose probe breaches its
+objective for longer than its grace period signals an abort. Probes are
+polled every ``interval`` seconds (0.5 by default), so the abort comes at most
+about one interval after the grace period ends; the figure is measured in
+``tests/unit/test_guardrail.py``. The abort reason is written to the run
+folder (``abort.json``), which makes the run's verdict "aborted", exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gameday.measure.histograms import holds
+from gameday.measure.verdict import ABORT
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    probe: Callable[[], float | None]  # the current value; None: no data yet (never a breach)
+    op: str
+    value: float
+    grace_seconds: float
+
+
+class Guardrail:
+    def __init__(
+        self,
+        rules: list[Rule],
+        run_dir: Path | None = None,
+        interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rules = rules
+        self.run_dir = run_dir
+        self.interval = interval
+        self._clock = clock
+        self.aborted = threading.Event()
+        self.reason: dict[str, Any] | None = None
+        self._breached_since: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="guardrail", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.aborted.is_set():
+            self.check()
+            self._stop.wait(self.interval)
+
+    def check(self) -> dict[str, Any] | None:
+        """Evaluate every rule once; returns the abort reason when one fires."""
+        now = self._clock()
+        for rule in self.rules:
+            try:
+                measured = rule.probe()
+            except Exception:
+                measured = None
+            if measured is None or holds(rule.op, measured, rule.value):
+                self._breached_since.pop(rule.name, None)
+                continue
+            since = self._breached_since.setdefault(rule.name, now)
+            if now - since > rule.grace_seconds:
+                return self._abort(rule, measured, now - since)
+        return None
+
+    def _abort(self, rule: Rule, measured: float, breached_for: float) -> dict[str, Any]:
+        self.reason = {
+            "guardrail": rule.name,
+            "measured": measured,
+            "objective": f"{rule.op} {rule.value:g}",
+            "graceSeconds": rule.grace_seconds,
+            "breachedForSeconds": round(breached_for, 3),
+            "at": time.time(),
+        }
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / ABORT).write_text(json.dumps(self.reason, indent=2))
+        self.aborted.set()
+        return self.reason
