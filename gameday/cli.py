@@ -97,6 +97,10 @@ def _add_bench(commands: Any) -> None:
     drain = targets.add_parser("drain", help="worker drain rate vs the backend ceiling")
     drain.add_argument("--messages", type=int, default=2000)
     drain.add_argument("--workers", type=int, default=2)
+    timeline = targets.add_parser("sampler", help="ingest throughput with and without sampler")
+    timeline.add_argument("--threads", type=int, default=8)
+    timeline.add_argument("--seconds", type=float, default=4.0)
+    timeline.add_argument("--rounds", type=int, default=8)
     ledger = targets.add_parser("ledger", help="reconcile a million acked ids: time, memory")
     ledger.add_argument("--ids", type=int, default=1_000_000)
     switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
@@ -177,5 +181,6 @@ def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         "ingest": bench_system.ingest,
         "drain": bench_system.drain,
         "faults": bench_system.faults,
+        "sampler": bench_system.sampler,
     }[args.target]
     return run(args, settings, out, progress_printer(err))

@@ -433,3 +433,76 @@ def faults(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
     print(f"  target: p95 < {SWITCH_P95_TARGET_S:.0f} s", file=out)
     worst = max(api_p95, downstream_p95)
     return EXIT_OK if worst < SWITCH_P95_TARGET_S else EXIT_BREACHED
+
+
+def sampler(args: argparse.Namespace, settings: Settings, out: TextIO, progress: Progress) -> int:
+    """Ingest throughput with and without the timeline sampler, alternating, same run."""
+    from gameday.measure.sampler import TimelineSampler
+
+    threads, seconds, rounds = args.threads, args.seconds, args.rounds
+    with private_stack(settings, progress) as supervisor, tempfile.TemporaryDirectory() as folder:
+        state = supervisor.state
+        aws = _clients(state)
+        resources = state["resources"]
+        api = state["parts"]["api"]["endpoint"]
+        key = state["api_keys"]["client"]
+        clients = [httpx.Client(timeout=30) for _ in range(threads)]
+
+        def post(index: int) -> None:
+            clients[index].post(
+                api + "/events",
+                json=_order("sampled"),
+                headers={"X-Api-Key": key, "Idempotency-Key": uuid.uuid4().hex},
+            )
+
+        _in_threads(threads, 2, post)  # warm up
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for round_ in range(rounds):
+            for with_sampler in (False, True) if round_ % 2 == 0 else (True, False):
+                progress(f"round {round_ + 1}/{rounds}, sampler {'on' if with_sampler else 'off'}")
+                timeline = None
+                if with_sampler:
+                    timeline = TimelineSampler(
+                        Path(folder) / f"r{round_}",
+                        aws["sqs"],
+                        resources["queue_url"],
+                        resources["dlq_url"],
+                        api,
+                        [],
+                        interval=1.0,
+                    )
+                    timeline.start()
+                done, elapsed = _in_threads(threads, seconds, post)
+                if timeline is not None:
+                    timeline.stop()
+                rates[with_sampler].append(done / elapsed)
+        for client in clients:
+            client.close()
+        probe = TimelineSampler(
+            Path(folder) / "probe",
+            aws["sqs"],
+            resources["queue_url"],
+            resources["dlq_url"],
+            api,
+            [],
+            interval=1.0,
+        )
+        started = time.perf_counter()
+        for _ in range(20):
+            probe.sample_once()
+        sample_ms = (time.perf_counter() - started) / 20 * 1000
+    without, with_ = statistics.median(rates[False]), statistics.median(rates[True])
+    overhead = 1 - with_ / without
+    print(f"\nSampler overhead on ingest, {rounds} alternating rounds of {seconds:.0f} s", file=out)
+    print(f"  without sampler: {without:7.1f} req/s (median; {_fmt(rates[False])})", file=out)
+    print(f"  with sampler:    {with_:7.1f} req/s (median; {_fmt(rates[True])})", file=out)
+    print(f"  overhead: {overhead:.1%} (target < 5%)", file=out)
+    print(
+        f"  one sample: {sample_ms:.1f} ms wall, 2 GetQueueAttributes, 1 scrape per process",
+        file=out,
+    )
+    return EXIT_OK if overhead < 0.05 else EXIT_BREACHED
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)

@@ -1,0 +1,52 @@
+"""The timeline sampler against the running stack."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from gameday.measure.sampler import TimelineSampler, read_timeline
+from tests.integration.conftest import System, order
+
+pytestmark = pytest.mark.integration
+
+
+def test_timeline_records_queues_circuits_fault_and_traffic(
+    healthy: System, tmp_path: Path
+) -> None:
+    sqs = healthy.aws("sqs")
+    calls: list[str] = []
+    sqs.meta.events.register("before-call.sqs.*", lambda model, **_: calls.append(model.name))
+    workers = [p["endpoint"] for n, p in healthy.status["parts"].items() if n.startswith("worker")]
+    sampler = TimelineSampler(
+        tmp_path,
+        sqs,
+        healthy.resources["queue_url"],
+        healthy.resources["dlq_url"],
+        healthy.api,
+        workers,
+        interval=0.5,
+    )
+    sampler.start()
+    sampler.mark("phase", name="steady")
+    for _ in range(20):
+        assert healthy.post(order("sampled")).status_code == 202
+        time.sleep(0.05)
+    healthy.set_fault("slow_downstream", latencyMs=1)
+    sampler.mark("fault_start", fault="slow_downstream")
+    time.sleep(2.0)
+    sampler.stop()
+    lines = read_timeline(tmp_path)
+    samples = [line for line in lines if "queue" in line]
+    markers = [line["marker"] for line in lines if "marker" in line]
+    assert markers == ["phase", "fault_start"]
+    assert len(samples) >= 4 and not [line for line in lines if "error" in line]
+    assert set(samples[0]["queue"]) == {"visible", "inFlight", "delayed"}
+    assert set(samples[0]["circuits"]) == {"sqs_publish", "downstream"}
+    assert samples[-1]["fault"] == "slow_downstream"
+    assert sum(s["api"].get("requests", 0) for s in samples) >= 20
+    assert any(s["api"].get("byStatus", {}).get("202") for s in samples)
+    assert any(s["api"].get("p99Ms") for s in samples)
+    assert calls == ["GetQueueAttributes"] * (2 * sampler.samples)  # one per queue per sample
