@@ -1,21 +1,18 @@
-"""The ledger against a fresh stack: a small load with a poison payload, a duplicate
-effect and an effect for an id nobody acked, each injected on purpose."""
+"""Ledger and verdict against a fresh stack: a small load with a poison payload, a
+duplicate effect and an effect for an id nobody acked, each injected on purpose."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gameday.measure.ledger import (
-    AckedIds,
-    dead_lettered_ids,
-    queue_depth,
-    read_ids,
-    reconcile,
-    wait_for_drain,
-)
+from gameday.measure.collect import collect_ledger
+from gameday.measure.ledger import AckedIds
+from gameday.measure.slo import load_catalogue
+from gameday.measure.verdict import BREACHED, HELD, Measurements, evaluate
 from tests.integration.conftest import System, order, running_system
 
 pytestmark = pytest.mark.integration
@@ -28,24 +25,32 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         yield system
 
 
-def test_ledger_names_exactly_the_injected_breaches(fresh: System, tmp_path: Path) -> None:
-    acked = AckedIds(tmp_path / "run")
+def test_verdict_names_exactly_the_injected_breaches(fresh: System, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    acked = AckedIds(run_dir)
+    measurements = Measurements()
     healthy_ids = []
     for _ in range(20):
         body = order("ledger")
-        assert fresh.post(body).status_code == 202
+        started = time.perf_counter()
+        response = fresh.post(body)
+        measurements.latency("ingest.latency_ms").record_ms((time.perf_counter() - started) * 1000)
+        measurements.count("ingest.requests")
+        measurements.count("ingest.non_5xx", response.status_code < 500)
+        measurements.count("ingest.not_429", response.status_code != 429)
+        assert response.status_code == 202
         acked.record(body["orderId"])
         healthy_ids.append(body["orderId"])
     poison = order("ledger-poison", currency="XXX")
+    sent = time.monotonic()
     assert fresh.post(poison).status_code == 202
     acked.record(poison["orderId"])
     acked.close()
-
-    sqs = fresh.aws("sqs")
-    drained, seconds, left = wait_for_drain(
-        lambda: queue_depth(sqs, fresh.resources["queue_url"]), timeout=30
-    )
-    assert drained and left == 0
+    waited = fresh.wait_for(lambda: poison["orderId"] in fresh.dlq_order_ids(), 10, "poison")
+    measurements.values["poison.time_to_dlq_s"] = [time.monotonic() - sent]
+    assert waited < 10
+    measurements.count("dlq.unexpected_growth", 0)
+    measurements.save(run_dir)
     # On purpose: a second effect for an acked order (another key), one for a stranger.
     duplicate_target = healthy_ids[3]
     for key, order_id in (("rogue-key", duplicate_target), ("ghost-key", "ghost-order")):
@@ -56,17 +61,15 @@ def test_ledger_names_exactly_the_injected_breaches(fresh: System, tmp_path: Pat
         )
         assert response.status_code == 201
 
-    fresh.wait_for(lambda: poison["orderId"] in fresh.dlq_order_ids(), 10, "poison in DLQ")
-    effects = {oid: o["applied"] for oid, o in fresh.ledger()["orders"].items()}
-    report = reconcile(
-        read_ids(acked.path),
-        effects,
-        dead_lettered_ids(sqs, fresh.resources["dlq_url"], time_budget=5),
-        drained=drained,
-        drain_seconds=seconds,
-    )
+    report = collect_ledger(run_dir, fresh.status, drain_timeout=30)
     assert (report.acked, report.applied, report.dead_lettered) == (21, 20, 1)
-    assert report.lost == 0
+    assert report.lost == 0 and report.drained
     assert report.samples["duplicated"] == [duplicate_target]
     assert report.samples["unexpected"] == ["ghost-order"]
-    assert not report.passed
+
+    verdict = evaluate(load_catalogue(), run_dir)
+    breached = {(r.objective, r.detail) for r in verdict.results if r.status == BREACHED}
+    assert breached == {("zero-duplicated", duplicate_target), ("zero-unexpected", "ghost-order")}
+    held = {r.slo for r in verdict.results if r.status == HELD}
+    assert {"ingest-availability", "poison-quarantine", "invariants"} <= held
+    assert verdict.exit_code == 1
