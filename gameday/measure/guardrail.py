@@ -93,3 +93,30 @@ class Guardrail:
             (self.run_dir / ABORT).write_text(json.dumps(self.reason, indent=2))
         self.aborted.set()
         return self.reason
+
+
+#: How a catalogue SLO is watched live, from the timeline sampler's latest sample:
+#: (probe of the sample, op, value) — the rolling counterpart of its objective.
+LIVE_PROBES: dict[str, tuple[Callable[[dict[str, Any]], float | None], str, float]] = {
+    "ingest-latency": (lambda s: s.get("api", {}).get("p99Ms"), "lte", 250.0),
+    "ingest-availability": (lambda s: s.get("api", {}).get("errorRate"), "lte", 0.001),
+}
+
+
+def rules_for(
+    names: list[str], latest: Callable[[], dict[str, Any] | None], grace_seconds: float
+) -> list[Rule]:
+    """Guardrail rules for catalogue SLOs that can be watched live."""
+    rules = []
+    for name in names:
+        if name not in LIVE_PROBES:
+            known = ", ".join(sorted(LIVE_PROBES))
+            raise ValueError(f"SLO {name!r} cannot be watched live (watchable: {known})")
+        probe, op, value = LIVE_PROBES[name]
+
+        def current(probe: Callable[[dict[str, Any]], float | None] = probe) -> float | None:
+            sample = latest()
+            return None if sample is None else probe(sample)
+
+        rules.append(Rule(name, current, op, value, grace_seconds))
+    return rules

@@ -239,3 +239,14 @@ def table(verdict: RunVerdict) -> str:
     if verdict.missing:
         lines.append(f"missing evidence: {', '.join(verdict.missing)}")
     return "\n".join(lines)
+
+
+def score_history(runs_root: Path) -> list[dict[str, Any]]:
+    """Scores of the run folders under ``runs_root``, oldest first (for the report's trend)."""
+    history = []
+    for path in sorted(runs_root.glob(f"*/{VERDICT}"), key=lambda p: p.stat().st_mtime):
+        data = json.loads(path.read_text())
+        history.append(
+            {"run": path.parent.name, "score": data.get("score"), "status": data.get("status")}
+        )
+    return history

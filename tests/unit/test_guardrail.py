@@ -54,3 +54,20 @@ def test_a_breach_shorter_than_the_grace_period_does_not_abort() -> None:
 def test_no_data_is_not_a_breach() -> None:
     guardrail = Guardrail([Rule("r", lambda: None, "lte", 1, grace_seconds=0)])
     assert guardrail.check() is None
+
+
+def test_catalogue_rules_watch_the_samplers_latest_sample() -> None:
+    from gameday.measure.guardrail import rules_for
+
+    latest = {"api": {"p99Ms": 100.0, "errorRate": 0.0}}
+    rules = rules_for(["ingest-latency", "ingest-availability"], lambda: latest, 0.0)
+    guardrail = Guardrail(rules)
+    assert guardrail.check() is None
+    latest["api"]["errorRate"] = 0.2
+    guardrail.check()  # the breach starts; with no grace it aborts on the next check
+    reason = guardrail.check()
+    assert reason is not None and reason["guardrail"] == "ingest-availability"
+    import pytest
+
+    with pytest.raises(ValueError, match="cannot be watched live"):
+        rules_for(["backlog-drain"], lambda: latest, 0.0)

@@ -25,6 +25,7 @@ CATALOGUE = load_catalogue()
 
 def _run(
     tmp_path: Path,
+    name: str = "run",
     *,
     latency_ms: float = 40,
     errors: int = 0,
@@ -32,7 +33,7 @@ def _run(
     duplicated: bool = False,
     poison_s: float | None = None,
 ) -> Path:
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path / name
     m = Measurements()
     m.count("ingest.requests", 1000)
     m.count("ingest.non_5xx", 1000 - errors)
@@ -138,3 +139,18 @@ def test_histograms_round_trip_and_merge() -> None:
     assert merged.percentile_ms(50) == pytest.approx(100, rel=0.01)
     assert merged.share("lte", 100) == pytest.approx(0.5)
     assert merged.percentile_ms(99) == pytest.approx(198, rel=0.01)
+
+
+def test_scores_are_kept_with_each_run_for_the_trend(tmp_path: Path) -> None:
+    import os
+
+    from gameday.measure.verdict import score_history, write
+
+    for name, latency, stamp in (("run-a", 40, 1000), ("run-b", 300, 2000)):
+        run_dir = _run(tmp_path, name=name, latency_ms=latency)
+        path = write(evaluate(CATALOGUE, run_dir), run_dir)
+        os.utime(path, (stamp, stamp))
+    history = score_history(tmp_path)
+    assert [h["run"] for h in history] == ["run-a", "run-b"]
+    assert [h["status"] for h in history] == ["held", "breached"]
+    assert history[0]["score"] == 100.0 and history[1]["score"] < 100.0
