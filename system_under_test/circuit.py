@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from system_under_test.config import SutConfig
+
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 #: How a state reads on a Prometheus gauge (as the seed's CircuitBreakerState metric).
 STATE_NUMBER = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}
@@ -56,6 +58,16 @@ class CircuitBreaker:
         self._lock = threading.Lock()
         self._stats = CircuitStats()
         self._probing = False
+
+    @classmethod
+    def from_config(cls, name: str, config: SutConfig) -> CircuitBreaker:
+        """A breaker with the thresholds and reset time the configuration names."""
+        return cls(
+            name,
+            failure_threshold=config.circuit_failure_threshold,
+            success_threshold=config.circuit_success_threshold,
+            reset_seconds=config.circuit_reset_seconds,
+        )
 
     @property
     def state(self) -> str:

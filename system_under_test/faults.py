@@ -29,6 +29,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from system_under_test.config import SutConfig
+
 logger = Logger(service="faults")
 
 FAILURE_MODES = ("none", "poison_payload", "slow_downstream", "random_fail_p30", "duplicate_submit")
@@ -111,6 +113,16 @@ class FaultSwitch:
         self._clock = clock
         self._lock = threading.Lock()
         self._state = FaultState(active=None)
+
+    @classmethod
+    def from_config(cls, ssm: Any, config: SutConfig) -> FaultSwitch:
+        return cls(
+            ssm,
+            config.failure_mode_parameter,
+            config.fault_parameter,
+            cache_seconds=config.fault_cache_seconds,
+            default_ttl_seconds=config.fault_default_ttl_seconds,
+        )
 
     def current(self) -> FaultState:
         now = self._clock()

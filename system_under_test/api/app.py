@@ -63,19 +63,8 @@ class Dependencies:
 def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     app = FastAPI(title="reference ingestion API", docs_url=None, redoc_url=None)
     metrics = ApiMetrics()
-    faults = FaultSwitch(
-        deps.ssm,
-        config.failure_mode_parameter,
-        config.fault_parameter,
-        cache_seconds=config.fault_cache_seconds,
-        default_ttl_seconds=config.fault_default_ttl_seconds,
-    )
-    sqs_circuit = CircuitBreaker(
-        "sqs_publish",
-        failure_threshold=config.circuit_failure_threshold,
-        success_threshold=config.circuit_success_threshold,
-        reset_seconds=config.circuit_reset_seconds,
-    )
+    faults = FaultSwitch.from_config(deps.ssm, config)
+    sqs_circuit = CircuitBreaker.from_config("sqs_publish", config)
     publisher = Publisher(
         deps.sqs, config.queue_url, sqs_circuit, faults, metrics, config.request_deadline_seconds
     )

@@ -19,13 +19,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     config = SutConfig.from_env()
-    faults = FaultSwitch(
-        aws_client("ssm"),
-        config.failure_mode_parameter,
-        config.fault_parameter,
-        cache_seconds=config.fault_cache_seconds,
-        default_ttl_seconds=config.fault_default_ttl_seconds,
-    )
+    faults = FaultSwitch.from_config(aws_client("ssm"), config)
     seed = os.environ.get(SEED)
     rng = random.Random(int(seed)) if seed else None  # noqa: S311
     serve(create_app(faults, rng), args.port)

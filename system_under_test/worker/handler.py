@@ -184,12 +184,7 @@ class BatchProcessor:
 
 def build_processor(config: SutConfig, sqs: Any, dynamodb: Any) -> BatchProcessor:
     """The processor with its downstream client and circuit, as configured."""
-    circuit = CircuitBreaker(
-        "downstream",
-        failure_threshold=config.circuit_failure_threshold,
-        success_threshold=config.circuit_success_threshold,
-        reset_seconds=config.circuit_reset_seconds,
-    )
+    circuit = CircuitBreaker.from_config("downstream", config)
     downstream = DownstreamClient(
         config.downstream_url,
         circuit,
