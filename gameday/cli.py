@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
 
+    load = commands.add_parser("load", help="run a Locust profile headless, gated on the SLOs")
+    load.add_argument("profile", metavar="PROFILE", help="steady, step, spike, soak, ...")
+    load.add_argument("--host", help="API base URL (default: the running stack's)")
+    load.add_argument("--allow-remote", action="store_true", help="allow a non-loopback host")
+    load.add_argument("--scale", type=float, default=1.0, help="multiply the profile's rates")
+    load.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
+    load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
+    load.add_argument("--drain-timeout", type=float, default=120.0)
+
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")
     verdict.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
@@ -124,32 +133,49 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    # Imports stay inside each branch: moto and boto3 load only for commands that need them.
-    out, err = sys.stdout, sys.stderr
-    if args.command in ("up", "down", "status"):
-        from gameday.stack import control
-
-        if args.command == "up":
-            return (control.up_detached if args.detach else control.up)(settings, out, err)
-        if args.command == "down":
-            return control.down(settings, out)
-        return control.status(settings, out, as_json=args.json)
-    if args.command in ("fault", "dlq"):
-        from gameday import operate
-
-        actions = {
-            ("fault", "set"): lambda: operate.fault_set(args, settings, out),
-            ("fault", "clear"): lambda: operate.fault_clear(settings, out),
-            ("dlq", "preview"): lambda: operate.dlq_preview(args, settings, out),
-            ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
-        }
-        return actions[(args.command, args.action)]()
-    if args.command == "verdict":
-        return _verdict(args, out)
-    return _bench(args, settings, out, err)
+    # Imports stay inside each handler: moto and boto3 load only for commands that need them.
+    handlers = {
+        "up": _stack,
+        "down": _stack,
+        "status": _stack,
+        "fault": _operate,
+        "dlq": _operate,
+        "verdict": _verdict,
+        "load": _load,
+        "bench": _bench,
+    }
+    return handlers[args.command](args, settings, sys.stdout, sys.stderr)
 
 
-def _verdict(args: argparse.Namespace, out: TextIO) -> int:
+def _stack(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    from gameday.stack import control
+
+    if args.command == "up":
+        return (control.up_detached if args.detach else control.up)(settings, out, err)
+    if args.command == "down":
+        return control.down(settings, out)
+    return control.status(settings, out, as_json=args.json)
+
+
+def _operate(args: argparse.Namespace, settings: Settings, out: TextIO, _err: TextIO) -> int:
+    from gameday import operate
+
+    actions = {
+        ("fault", "set"): lambda: operate.fault_set(args, settings, out),
+        ("fault", "clear"): lambda: operate.fault_clear(settings, out),
+        ("dlq", "preview"): lambda: operate.dlq_preview(args, settings, out),
+        ("dlq", "redrive"): lambda: operate.dlq_redrive(args, settings, out),
+    }
+    return actions[(args.command, args.action)]()
+
+
+def _load(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    from gameday import load
+
+    return load.main(args, settings, out, err)
+
+
+def _verdict(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:
     import json
     from pathlib import Path
 

@@ -1,0 +1,136 @@
+"""`gameday load PROFILE`: a Locust profile, headless, gated on the SLO catalogue.
+
+It runs the real ``locust`` command on ``loadtests/locustfile.py`` against the
+running stack's API (or ``--host``), writes one run folder (Locust's CSV
+history, the HDR histograms and counters, the acked ids), then waits for the
+drain, accounts for every acked id and prints the verdict. The exit code is
+the verdict's (0 held, 1 breached, 2 aborted, 3 harness error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlparse
+
+from gameday.errors import HarnessError
+from gameday.measure import slo, verdict
+from gameday.measure.collect import collect_ledger
+from gameday.settings import Settings
+from gameday.stack import state as statefile
+from loadtests.profiles import ProfileError, get_profile
+
+REPO = Path(__file__).resolve().parents[1]
+LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
+RUNS = REPO / "reports" / "output" / "runs"
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    try:
+        profile = get_profile(args.profile)
+    except ProfileError as exc:
+        raise HarnessError(str(exc)) from None
+    if args.scale <= 0:
+        raise HarnessError(f"--scale {args.scale} must be positive")
+    state = statefile.running_state(settings)
+    host = args.host or state["parts"]["api"]["endpoint"]
+    if not is_loopback(host) and not args.allow_remote:
+        raise HarnessError(
+            f"{host} is not on this machine",
+            "load goes to loopback only; pass --allow-remote if you mean it",
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{stamp}-load-{profile.name}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    catalogue = slo.load_catalogue(args.catalogue or slo.DEFAULT_CATALOGUE)
+    seconds = profile.duration
+    print(
+        f"load {profile.name}: {profile.description} ({seconds:.0f} s) -> {host}",
+        file=err,
+        flush=True,
+    )
+    env = {
+        **os.environ,
+        "GAMEDAY_PROFILE": profile.name,
+        "GAMEDAY_PROFILE_SCALE": str(args.scale),
+        "GAMEDAY_API_KEY": state["api_keys"]["client"],
+        "GAMEDAY_RUN_DIR": str(run_dir),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        "1",
+        "-r",
+        "1",
+        "--host",
+        host,
+        "--run-time",
+        f"{int(seconds) + 90}s",
+        "--csv",
+        str(run_dir / "locust"),
+        "--csv-full-history",
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        "--loglevel",
+        "WARNING",
+    ]
+    with open(run_dir / "locust.log", "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        try:
+            _follow(process, profile.name, seconds, err)
+        except KeyboardInterrupt:
+            process.terminate()
+            raise
+    if process.returncode not in (0, 1):
+        raise HarnessError(
+            f"locust exited with code {process.returncode}", f"see {run_dir / 'locust.log'}"
+        )
+    print("waiting for the queue to drain, then accounting for every acked id", file=err)
+    collect_ledger(run_dir, state, drain_timeout=args.drain_timeout)
+    result = verdict.evaluate(catalogue, run_dir)
+    verdict.write(result, run_dir)
+    print(verdict.table(result), file=out)
+    print(f"run folder: {run_dir}", file=out)
+    return result.exit_code
+
+
+def _follow(process: subprocess.Popen[bytes], name: str, seconds: float, err: TextIO) -> None:
+    """Wait for Locust with a progress line every 5 s; bounded by the schedule plus 2 min."""
+    started = time.monotonic()
+    while True:
+        try:
+            process.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed > seconds + 120:
+                process.kill()
+                raise HarnessError(f"locust did not finish {name} in {elapsed:.0f} s") from None
+            done = min(elapsed, seconds) / seconds if seconds else 1.0
+            print(
+                f"[{elapsed:5.0f}s] load {name}: {done:4.0%} of the schedule", file=err, flush=True
+            )
