@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
     load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
     load.add_argument("--drain-timeout", type=float, default=120.0)
+    load.add_argument("--profiles", help="profiles file (default: loadtests/profiles.yaml)")
 
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")

@@ -25,7 +25,7 @@ from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger
 from gameday.settings import Settings
 from gameday.stack import state as statefile
-from loadtests.profiles import ProfileError, get_profile
+from loadtests.profiles import PROFILES_FILE, ProfileError, get_profile
 
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
@@ -43,8 +43,9 @@ def is_loopback(url: str) -> bool:
 
 
 def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    profiles = Path(args.profiles) if args.profiles else PROFILES_FILE
     try:
-        profile = get_profile(args.profile)
+        profile = get_profile(args.profile, profiles)
     except ProfileError as exc:
         raise HarnessError(str(exc)) from None
     if args.scale <= 0:
@@ -69,6 +70,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     env = {
         **os.environ,
         "GAMEDAY_PROFILE": profile.name,
+        "GAMEDAY_PROFILES_FILE": str(profiles.resolve()),
         "GAMEDAY_PROFILE_SCALE": str(args.scale),
         "GAMEDAY_API_KEY": state["api_keys"]["client"],
         "GAMEDAY_RUN_DIR": str(run_dir),

@@ -26,9 +26,10 @@ import gevent
 from gevent.pool import Pool
 from locust import FastHttpUser, events, task
 
+from gameday.measure.collect import POISON_FILE
 from gameday.measure.ledger import AckedIds
 from gameday.measure.verdict import Measurements
-from loadtests.profiles import Profile, get_profile
+from loadtests.profiles import PROFILES_FILE, Profile, get_profile
 
 EXPECTED = {202, 409, 429}
 
@@ -37,7 +38,8 @@ class LoadRun:
     """This process's share of the run: schedule, measurements, acked ids."""
 
     def __init__(self) -> None:
-        self.profile: Profile = get_profile(os.environ.get("GAMEDAY_PROFILE", "steady"))
+        profiles = Path(os.environ.get("GAMEDAY_PROFILES_FILE", str(PROFILES_FILE)))
+        self.profile: Profile = get_profile(os.environ.get("GAMEDAY_PROFILE", "steady"), profiles)
         scale = float(os.environ.get("GAMEDAY_PROFILE_SCALE", "1"))
         if scale != 1:
             self.profile = self.profile.scaled(scale)
@@ -45,6 +47,7 @@ class LoadRun:
         self.run_dir = Path(os.environ.get("GAMEDAY_RUN_DIR", "reports/output/runs/locust"))
         self.measurements = Measurements()
         self.acked = AckedIds(self.run_dir)
+        self.poison = AckedIds(self.run_dir, POISON_FILE)
         self.sent: list[tuple[dict[str, Any], str]] = []  # for duplicate submits
         self.rng = random.Random(int(os.environ.get("GAMEDAY_SEED", "0")) or None)  # noqa: S311
 
@@ -55,6 +58,7 @@ class LoadRun:
 
     def save(self) -> None:
         self.acked.close()
+        self.poison.close()
         self.measurements.save(self.run_dir)
 
 
@@ -125,6 +129,8 @@ class OrderTraffic(FastHttpUser):
             if status == 202:
                 m.latency("ingest.latency_ms").record_ms(latency_ms)
                 run.acked.record(order["orderId"])
+                if kind == "poison":
+                    run.poison.record(order["orderId"])
                 if kind != "duplicate":
                     run.sent.append((order, key))
             if status in EXPECTED:

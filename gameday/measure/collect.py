@@ -18,7 +18,10 @@ from gameday.measure.ledger import (
     reconcile,
     wait_for_drain,
 )
-from gameday.measure.verdict import LEDGER
+from gameday.measure.verdict import LEDGER, MEASUREMENTS, Measurements
+
+#: Ids of poison payloads sent on purpose, one per line (the load generator writes it).
+POISON_FILE = "poison-ids.txt"
 
 
 def aws_client(state: dict[str, Any], service: str) -> Any:
@@ -49,9 +52,45 @@ def collect_ledger(
     downstream = state["parts"]["downstream"]["endpoint"]
     orders = httpx.get(downstream + "/ledger", timeout=60).json()["orders"]
     effects = {order_id: int(o["applied"]) for order_id, o in orders.items()}
-    dead = dead_lettered_ids(sqs, resources["dlq_url"])
+    quarantine: dict[str, float] = {}
+    dead = dead_lettered_ids(sqs, resources["dlq_url"], quarantine_s=quarantine)
     acked_path = run_dir / ACKED_FILE
-    acked = read_ids(acked_path) if acked_path.is_file() else iter(())
-    report = reconcile(acked, effects, dead, in_flight=left, drained=drained, drain_seconds=seconds)
+    acked_ids = set(read_ids(acked_path)) if acked_path.is_file() else set()
+    report = reconcile(
+        acked_ids, effects, dead, in_flight=left, drained=drained, drain_seconds=seconds
+    )
     (run_dir / LEDGER).write_text(json.dumps(report.as_dict(), indent=2))
+    _add_pipeline_measurements(run_dir, acked_ids, orders, dead, quarantine)
     return report
+
+
+def _add_pipeline_measurements(
+    run_dir: Path,
+    acked: set[str],
+    orders: dict[str, Any],
+    dead: dict[str, int],
+    quarantine: dict[str, float],
+) -> None:
+    """End-to-end latency, poison quarantine time and unplanned DLQ growth, from the evidence.
+
+    Poison sent on purpose is listed in ``poison-ids.txt``; any other acked id that
+    is in the DLQ and was never applied is a healthy order dead-lettered.
+    """
+    measurements = (
+        Measurements.load(run_dir) if (run_dir / MEASUREMENTS).is_file() else Measurements()
+    )
+    e2e = measurements.latency("e2e.latency_ms")
+    for order_id in acked:
+        order = orders.get(order_id)
+        if order and order.get("acceptedAt") and order.get("firstAppliedAt"):
+            e2e.record_ms((order["firstAppliedAt"] - order["acceptedAt"]) * 1000)
+    poison_path = run_dir / POISON_FILE
+    poison = set(read_ids(poison_path)) if poison_path.is_file() else set()
+    unplanned = [i for i in acked if dead.get(i) and i not in poison and not orders.get(i)]
+    measurements.counters["dlq.unexpected_growth"] = len(unplanned)
+    quarantined = [seconds for order_id, seconds in quarantine.items() if order_id in poison]
+    if quarantined:
+        measurements.values["poison.time_to_dlq_s"] = quarantined
+    if not e2e.count:
+        measurements.histograms.pop("e2e.latency_ms")
+    measurements.save(run_dir)

@@ -29,9 +29,9 @@ SAMPLE = 20  # ids listed per problem in the report
 class AckedIds:
     """Appends acked ids to a run folder's file, one per line; safe across threads."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, name: str = ACKED_FILE) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.path = run_dir / ACKED_FILE
+        self.path = run_dir / name
         self._file: TextIO = open(self.path, "a", buffering=1 << 16)  # noqa: SIM115
         self._lock = threading.Lock()
         self.count = 0
@@ -166,10 +166,17 @@ def wait_for_drain(
     return False, round(time.monotonic() - started, 2), left
 
 
-def dead_lettered_ids(sqs: Any, dlq_url: str, time_budget: float = 30.0) -> dict[str, int]:
+def dead_lettered_ids(
+    sqs: Any,
+    dlq_url: str,
+    time_budget: float = 30.0,
+    quarantine_s: dict[str, float] | None = None,
+) -> dict[str, int]:
     """Order ids in the DLQ, read without consuming (hidden briefly, then released).
 
-    Bodies that are not our envelope count under ``"<unreadable>"``.
+    Bodies that are not our envelope count under ``"<unreadable>"``. With
+    ``quarantine_s``, each order's seconds from acceptance to dead-lettering (the
+    ``failedAt`` attribute the worker sets) are filled in.
     """
     counts: dict[str, int] = {}
     handles: list[str] = []
@@ -177,7 +184,10 @@ def dead_lettered_ids(sqs: Any, dlq_url: str, time_budget: float = 30.0) -> dict
     deadline = time.monotonic() + time_budget
     while time.monotonic() < deadline:
         got = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=int(time_budget) + 5
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=int(time_budget) + 5,
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not got:
             break
@@ -188,6 +198,10 @@ def dead_lettered_ids(sqs: Any, dlq_url: str, time_budget: float = 30.0) -> dict
             seen.add(message["MessageId"])
             order_id = _order_id(message["Body"]) or "<unreadable>"
             counts[order_id] = counts.get(order_id, 0) + 1
+            if quarantine_s is not None:
+                took = _quarantine_seconds(message)
+                if took is not None:
+                    quarantine_s[order_id] = took
     for start in range(0, len(handles), 10):
         sqs.change_message_visibility_batch(
             QueueUrl=dlq_url,
@@ -197,6 +211,15 @@ def dead_lettered_ids(sqs: Any, dlq_url: str, time_budget: float = 30.0) -> dict
             ],
         )
     return counts
+
+
+def _quarantine_seconds(message: dict[str, Any]) -> float | None:
+    failed = message.get("MessageAttributes", {}).get("failedAt", {}).get("StringValue")
+    try:
+        accepted = json.loads(message["Body"])["acceptedAt"]
+        return max(0.0, int(failed) / 1000 - float(accepted)) if failed else None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
 
 
 def _order_id(body: str) -> str | None:

@@ -32,6 +32,7 @@ class OrderEffects:
     calls: int = 0
     keys: list[str] = field(default_factory=list)
     first_applied_at: float | None = None
+    accepted_at: float | None = None  # when the API accepted the order (end-to-end latency)
 
 
 class Ledger:
@@ -53,6 +54,9 @@ class Ledger:
         effects.applied += 1
         effects.keys.append(key)
         effects.first_applied_at = effects.first_applied_at or time.time()
+        accepted = order.get("acceptedAt")
+        if isinstance(accepted, int | float) and not isinstance(accepted, bool):
+            effects.accepted_at = effects.accepted_at or float(accepted)
         effect = {
             "effectId": f"eff-{len(self.by_key) + 1}",
             "orderId": order_id,
@@ -65,7 +69,12 @@ class Ledger:
 
     def snapshot(self) -> dict[str, Any]:
         orders = {
-            order_id: {"applied": e.applied, "calls": e.calls, "firstAppliedAt": e.first_applied_at}
+            order_id: {
+                "applied": e.applied,
+                "calls": e.calls,
+                "firstAppliedAt": e.first_applied_at,
+                "acceptedAt": e.accepted_at,
+            }
             for order_id, e in self.by_order.items()
         }
         return {
