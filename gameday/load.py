@@ -126,6 +126,12 @@ def _follow(process: subprocess.Popen[bytes], name: str, seconds: float, err: Te
     while True:
         try:
             process.wait(timeout=5)
+            print(
+                f"[{time.monotonic() - started:5.0f}s] load {name}: 100% of the schedule, "
+                "locust done",
+                file=err,
+                flush=True,
+            )
             return
         except subprocess.TimeoutExpired:
             elapsed = time.monotonic() - started
