@@ -8,8 +8,8 @@ Latency is measured from the intended start (no coordinated omission) into an
 HDR histogram. Every 202 is recorded as an acked id for the ledger.
 
 Responses the story expects count as successes in Locust's statistics: 429
-(shed under a spike), 409 and replayed 202s (duplicate submits). Anything
-else fails. Configuration comes from the environment (``gameday load`` sets
+(shed under a spike), 409 and replayed 202s (duplicate submits, sequential or
+three at once), 422 for a key reused with another payload. Anything else fails. Configuration comes from the environment (``gameday load`` sets
 it): GAMEDAY_PROFILE, GAMEDAY_PROFILE_SCALE, GAMEDAY_API_KEY, GAMEDAY_RUN_DIR.
 """
 
@@ -31,7 +31,14 @@ from gameday.measure.ledger import AckedIds
 from gameday.measure.verdict import Measurements
 from loadtests.profiles import PROFILES_FILE, Profile, get_profile
 
-EXPECTED = {202, 409, 429}
+#: Answers each kind of request is meant to get; anything else is a Locust failure.
+EXPECTED = {
+    "valid": {202, 429},
+    "poison": {202, 429},  # accepted by the API; the worker dead-letters it
+    "duplicate": {202, 409, 429},  # replayed, or still in flight
+    "burst_duplicate": {202, 409, 429},
+    "key_reuse": {422, 429},
+}
 
 
 class LoadRun:
@@ -54,7 +61,8 @@ class LoadRun:
     def kind(self) -> str:
         kinds, weights = zip(*self.profile.mix.items(), strict=True)
         choice = self.rng.choices(kinds, weights)[0]
-        return "valid" if choice == "duplicate" and not self.sent else choice
+        needs_history = choice in ("duplicate", "key_reuse")
+        return "valid" if needs_history and not self.sent else choice
 
     def save(self) -> None:
         self.acked.close()
@@ -102,15 +110,27 @@ class OrderTraffic(FastHttpUser):
         self.environment.runner.quit()
 
     def _send(self, run: LoadRun, kind: str, intended: float) -> None:
-        if kind == "duplicate":
+        if kind in ("duplicate", "key_reuse"):
             order, key = run.rng.choice(run.sent)
-        else:
-            order = {
-                "orderId": f"load-{uuid.uuid4().hex[:16]}",
-                "amount": 25.0,
-                "currency": "XXX" if kind == "poison" else "USD",
-            }
-            key = f"key-{order['orderId']}"
+            if kind == "key_reuse":  # same key, another payload: the API must refuse it
+                order = {**order, "amount": order["amount"] + 1}
+            self._post(run, order, key, kind, intended)
+            return
+        order = {
+            "orderId": f"load-{uuid.uuid4().hex[:16]}",
+            "amount": 25.0,
+            "currency": "XXX" if kind == "poison" else "USD",
+        }
+        key = f"key-{order['orderId']}"
+        if kind == "burst_duplicate":  # the same submit three times at once
+            burst = [gevent.spawn(self._post, run, order, key, kind, intended) for _ in range(3)]
+            gevent.joinall(burst, timeout=60)
+            return
+        self._post(run, order, key, kind, intended)
+
+    def _post(
+        self, run: LoadRun, order: dict[str, Any], key: str, kind: str, intended: float
+    ) -> None:
         headers = {"X-Api-Key": run.api_key, "Idempotency-Key": key}
         with self.client.post(
             "/events",
@@ -131,9 +151,9 @@ class OrderTraffic(FastHttpUser):
                 run.acked.record(order["orderId"])
                 if kind == "poison":
                     run.poison.record(order["orderId"])
-                if kind != "duplicate":
+                if kind in ("valid", "poison"):
                     run.sent.append((order, key))
-            if status in EXPECTED:
+            if status in EXPECTED[kind]:
                 response.success()
             else:
-                response.failure(f"unexpected {status}")
+                response.failure(f"unexpected {status} for {kind}")

@@ -5,7 +5,9 @@ linearly to its ``target`` rate (requests/s) over its ``duration``; requests
 start at their intended times whatever the responses take, up to
 ``maxConcurrency`` in flight (arrivals past that are dropped and counted).
 ``mix`` weighs the kinds of request: ``valid`` orders, ``poison`` (envelope-valid,
-business-invalid) and ``duplicate`` (the same Idempotency-Key again).
+business-invalid), ``duplicate`` (an earlier order's key again), ``burst_duplicate``
+(one new order sent three times at once) and ``key_reuse`` (an earlier key with
+another payload, which the API must refuse with 422).
 
 Profiles live in ``loadtests/profiles.yaml``; a wrong field is named with the
 file and the profile.
@@ -23,7 +25,7 @@ from typing import Any
 import yaml
 
 PROFILES_FILE = Path(__file__).resolve().parent / "profiles.yaml"
-KINDS = ("valid", "poison", "duplicate")
+KINDS = ("valid", "poison", "duplicate", "burst_duplicate", "key_reuse")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 

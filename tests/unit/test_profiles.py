@@ -17,6 +17,12 @@ def test_every_shipped_profile_loads_with_its_request_count() -> None:
     assert counts["step"] == 300 + 600 + 1200
     assert counts["spike"] == 150 + 55 + 1500 + 55 + 200  # ramps count their average rate
     assert profiles["poison-mix"].mix == {"valid": 0.9, "poison": 0.1}
+    assert set(profiles["duplicate-storm"].mix) == {
+        "valid",
+        "duplicate",
+        "burst_duplicate",
+        "key_reuse",
+    }
 
 
 def test_intended_starts_follow_the_rate_within_each_second() -> None:
