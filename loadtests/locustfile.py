@@ -9,8 +9,10 @@ HDR histogram. Every 202 is recorded as an acked id for the ledger.
 
 Responses the story expects count as successes in Locust's statistics: 429
 (shed under a spike), 409 and replayed 202s (duplicate submits, sequential or
-three at once), 422 for a key reused with another payload. Anything else fails. Configuration comes from the environment (``gameday load`` sets
-it): GAMEDAY_PROFILE, GAMEDAY_PROFILE_SCALE, GAMEDAY_API_KEY, GAMEDAY_RUN_DIR.
+three at once), 422 for a key reused with another payload. Anything else fails.
+Configuration comes from the environment (``gameday load`` sets it):
+GAMEDAY_PROFILE, GAMEDAY_PROFILES_FILE, GAMEDAY_PROFILE_SCALE, GAMEDAY_API_KEY,
+GAMEDAY_RUN_DIR, GAMEDAY_SEED.
 """
 
 from __future__ import annotations
