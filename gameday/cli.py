@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
     load.add_argument("--drain-timeout", type=float, default=120.0)
     load.add_argument("--profiles", help="profiles file (default: loadtests/profiles.yaml)")
+    load.add_argument(
+        "--guardrail", help="SLOs watched live that abort the run, e.g. ingest-latency"
+    )
+    load.add_argument("--grace", type=float, default=10.0, help="seconds a breach may last")
 
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")

@@ -22,7 +22,9 @@ from urllib.parse import urlparse
 
 from gameday.errors import HarnessError
 from gameday.measure import slo, verdict
-from gameday.measure.collect import collect_ledger
+from gameday.measure.collect import aws_client, collect_ledger
+from gameday.measure.guardrail import Guardrail, rules_for
+from gameday.measure.sampler import TimelineSampler
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from loadtests.profiles import PROFILES_FILE, ProfileError, get_profile
@@ -100,13 +102,29 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         "--loglevel",
         "WARNING",
     ]
+    sampler = TimelineSampler(
+        run_dir,
+        aws_client(state, "sqs"),
+        state["resources"]["queue_url"],
+        state["resources"]["dlq_url"],
+        state["parts"]["api"]["endpoint"],
+        [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
+    )
+    guardrail = _guardrail(args, sampler, run_dir)
     with open(run_dir / "locust.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        sampler.start()
+        sampler.mark("phase", name=f"load {profile.name}")
+        guardrail.start()
         try:
-            _follow(process, profile.name, seconds, err)
+            _follow(process, profile.name, seconds, err, guardrail)
         except KeyboardInterrupt:
             process.terminate()
             raise
+        finally:
+            guardrail.stop()
+            sampler.mark("phase", name="load done")
+            sampler.stop()
     if process.returncode not in (0, 1):
         raise HarnessError(
             f"locust exited with code {process.returncode}", f"see {run_dir / 'locust.log'}"
@@ -120,12 +138,34 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     return result.exit_code
 
 
-def _follow(process: subprocess.Popen[bytes], name: str, seconds: float, err: TextIO) -> None:
-    """Wait for Locust with a progress line every 5 s; bounded by the schedule plus 2 min."""
+def _guardrail(args: argparse.Namespace, sampler: TimelineSampler, run_dir: Path) -> Guardrail:
+    names = [n.strip() for n in (args.guardrail or "").split(",") if n.strip()]
+    try:
+        rules = rules_for(names, lambda: sampler.latest, args.grace)
+    except ValueError as exc:
+        raise HarnessError(f"--guardrail: {exc}") from None
+    return Guardrail(rules, run_dir=run_dir)
+
+
+def _follow(
+    process: subprocess.Popen[bytes],
+    name: str,
+    seconds: float,
+    err: TextIO,
+    guardrail: Guardrail,
+) -> None:
+    """Wait for Locust with a progress line every 5 s; bounded by the schedule plus 2 min.
+
+    A guardrail abort stops Locust (it still writes its statistics).
+    """
     started = time.monotonic()
+    shown = 0.0
     while True:
+        if guardrail.aborted.is_set() and process.poll() is None:
+            print(f"guardrail abort: {guardrail.reason}; stopping locust", file=err, flush=True)
+            process.terminate()
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=1 if guardrail.rules else 5)
             print(
                 f"[{time.monotonic() - started:5.0f}s] load {name}: 100% of the schedule, "
                 "locust done",
@@ -138,7 +178,11 @@ def _follow(process: subprocess.Popen[bytes], name: str, seconds: float, err: Te
             if elapsed > seconds + 120:
                 process.kill()
                 raise HarnessError(f"locust did not finish {name} in {elapsed:.0f} s") from None
-            done = min(elapsed, seconds) / seconds if seconds else 1.0
-            print(
-                f"[{elapsed:5.0f}s] load {name}: {done:4.0%} of the schedule", file=err, flush=True
-            )
+            if elapsed - shown >= 5:
+                shown = elapsed
+                done = min(elapsed, seconds) / seconds if seconds else 1.0
+                print(
+                    f"[{elapsed:5.0f}s] load {name}: {done:4.0%} of the schedule",
+                    file=err,
+                    flush=True,
+                )

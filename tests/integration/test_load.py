@@ -49,6 +49,9 @@ def test_a_short_profile_runs_and_is_judged(healthy: System, tmp_path: Path) -> 
     assert {"ingest.latency_ms", "e2e.latency_ms"} <= set(measurements["histograms"])
     assert len(measurements["values"]["poison.time_to_dlq_s"]) == len(poison)
     assert (run_dir / "locust_stats_history.csv").is_file()
+    timeline = [json.loads(line) for line in (run_dir / "timeline.jsonl").read_text().splitlines()]
+    assert [t["marker"] for t in timeline if "marker" in t] == ["phase", "phase"]
+    assert any("queue" in t for t in timeline)
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["status"] == "held" and verdict["score"] == 100.0
 
@@ -59,6 +62,7 @@ def test_a_short_profile_runs_and_is_judged(healthy: System, tmp_path: Path) -> 
         (["load", "nonesuch"], "no profile 'nonesuch'"),
         (["load", "steady", "--host", "http://10.1.2.3:8080"], "is not on this machine"),
         (["load", "steady", "--scale", "-1"], "must be positive"),
+        (["load", "steady", "--guardrail", "backlog-drain"], "cannot be watched live"),
     ],
 )
 def test_bad_load_requests_exit_3_in_one_line(
