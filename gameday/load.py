@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from gameday.errors import HarnessError
 from gameday.measure import slo, verdict
-from gameday.measure.collect import aws_client, collect_ledger
+from gameday.measure.collect import aws_client, collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
 from gameday.settings import Settings
@@ -111,6 +111,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
     )
     guardrail = _guardrail(args, sampler, run_dir)
+    snapshot_baseline(run_dir, state)
     with open(run_dir / "locust.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         sampler.start()

@@ -37,6 +37,33 @@ def aws_client(state: dict[str, Any], service: str) -> Any:
     )
 
 
+BASELINE = "baseline.json"
+
+
+def snapshot_baseline(run_dir: Path, state: dict[str, Any]) -> None:
+    """What the downstream and the DLQ held before the run: the run is accounted net of it.
+
+    Without it, a second run on the same stack would count the first run's effects
+    as unexpected.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    downstream = state["parts"]["downstream"]["endpoint"]
+    orders = httpx.get(downstream + "/ledger", timeout=60).json()["orders"]
+    dead = dead_lettered_ids(aws_client(state, "sqs"), state["resources"]["dlq_url"])
+    (run_dir / BASELINE).write_text(
+        json.dumps(
+            {
+                "effects": {order_id: int(o["applied"]) for order_id, o in orders.items()},
+                "dead_lettered": dead,
+            }
+        )
+    )
+
+
+def _net(counts: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: n - before.get(k, 0) for k, n in counts.items() if n - before.get(k, 0) > 0}
+
+
 def collect_ledger(
     run_dir: Path,
     state: dict[str, Any],
@@ -54,6 +81,10 @@ def collect_ledger(
     effects = {order_id: int(o["applied"]) for order_id, o in orders.items()}
     quarantine: dict[str, float] = {}
     dead = dead_lettered_ids(sqs, resources["dlq_url"], quarantine_s=quarantine)
+    if (run_dir / BASELINE).is_file():
+        baseline = json.loads((run_dir / BASELINE).read_text())
+        effects = _net(effects, baseline["effects"])
+        dead = _net(dead, baseline["dead_lettered"])
     acked_path = run_dir / ACKED_FILE
     acked_ids = set(read_ids(acked_path)) if acked_path.is_file() else set()
     report = reconcile(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gameday.measure.collect import collect_ledger
+from gameday.measure.collect import POISON_FILE, collect_ledger
 from gameday.measure.ledger import AckedIds
 from gameday.measure.slo import load_catalogue
 from gameday.measure.verdict import BREACHED, HELD, Measurements, evaluate
@@ -46,6 +46,9 @@ def test_verdict_names_exactly_the_injected_breaches(fresh: System, tmp_path: Pa
     assert fresh.post(poison).status_code == 202
     acked.record(poison["orderId"])
     acked.close()
+    planned = AckedIds(run_dir, POISON_FILE)  # poison sent on purpose is not "unplanned"
+    planned.record(poison["orderId"])
+    planned.close()
     waited = fresh.wait_for(lambda: poison["orderId"] in fresh.dlq_order_ids(), 10, "poison")
     measurements.values["poison.time_to_dlq_s"] = [time.monotonic() - sent]
     assert waited < 10
