@@ -128,9 +128,7 @@ class IndexedQueue(Queue):
                     remaining = min(remaining, max(0.001, next_ms / 1000 - unix_time()))
                 index.changed.wait(remaining)
 
-    def receive(
-        self, backend: SQSBackend, count: int, wait_seconds: int, visibility_timeout: int
-    ) -> list[Message]:
+    def receive(self, count: int, wait_seconds: int, visibility_timeout: int) -> list[Message]:
         """Take up to ``count`` ready messages, moving exhausted ones to the DLQ."""
         deadline = unix_time() + wait_seconds
         while True:
@@ -245,7 +243,7 @@ def _receive_message(
             visibility_timeout,
             message_attribute_names,
         )
-    taken = queue.receive(self, count, wait_seconds_timeout, visibility_timeout)
+    taken = queue.receive(count, wait_seconds_timeout, visibility_timeout)
     return [_copy_for_reply(m, message_attribute_names or []) for m in taken]
 
 
