@@ -374,7 +374,14 @@ class Supervisor:
 
     # -- stop -----------------------------------------------------------------
     def stop(self) -> None:
-        """Stop parts in reverse start order; bounded; removes the state file."""
+        """Stop parts in reverse start order; bounded; removes the state file.
+
+        Workers get SIGTERM together first: each finishes its batch in parallel.
+        """
+        for part in self.parts:
+            if part.restart and part.process is not None and part.process.poll() is None:
+                part.restart = False
+                part.process.terminate()
         for part in reversed(self.parts):
             if part.process is not None and part.process.poll() is None:
                 self.progress(f"stopping {part.name}")
