@@ -22,7 +22,10 @@ MAX_REDRIVE = 1000
 MAX_JITTER_SECONDS = 900  # SQS's longest DelaySeconds
 #: What a message moved by SQS's own redrive (no worker verdict) is filed under.
 EXHAUSTED = "MAX_RECEIVES"
-_SAMPLE_HIDE_SECONDS = 5
+#: Preview reads at most this many messages looking for matches; they stay hidden
+#: while it reads (long enough for the whole scan) and are released at once after.
+SCAN_LIMIT = 1000
+_SCAN_HIDE_SECONDS = 30
 _PREVIEW_BODY_CHARS = 200
 
 
@@ -53,9 +56,14 @@ def age_seconds(message: dict[str, Any], now: float) -> float:
 
 
 def preview(
-    sqs: Any, dlq_url: str, dlq_filter: DlqFilter, max_messages: int = 20
+    sqs: Any,
+    dlq_url: str,
+    dlq_filter: DlqFilter,
+    max_messages: int = 20,
+    scan_limit: int = SCAN_LIMIT,
 ) -> dict[str, Any]:
-    """A sample of the DLQ with error attributes, counts by error type; consumes nothing."""
+    """Up to ``max_messages`` matching DLQ messages with their error attributes, and counts
+    by error type over what was scanned (at most ``scan_limit``); consumes nothing."""
     max_messages = max(1, min(max_messages, 100))
     now = time.time()
     depth = int(
@@ -63,28 +71,31 @@ def preview(
             "Attributes"
         ]["ApproximateNumberOfMessages"]
     )
-    sampled: dict[str, dict[str, Any]] = {}
+    scanned: dict[str, dict[str, Any]] = {}
     handles: list[str] = []
-    for _ in range(max_messages // 10 + 3):  # bounded: a few receives past the sample size
-        batch = _receive(sqs, dlq_url, _SAMPLE_HIDE_SECONDS)
+    matching = 0
+    for _ in range(scan_limit // 10 + 1):  # bounded
+        batch = _receive(sqs, dlq_url, _SCAN_HIDE_SECONDS)
         if not batch:
             break
         for message in batch:
             handles.append(message["ReceiptHandle"])
-            sampled.setdefault(message["MessageId"], message)
-        if len(sampled) >= max_messages:
+            if message["MessageId"] not in scanned:
+                scanned[message["MessageId"]] = message
+                matching += dlq_filter.matches(message, now)
+        if matching >= max_messages or len(scanned) >= scan_limit:
             break
     _release(sqs, dlq_url, handles)
     by_type: dict[str, int] = {}
     shown: list[dict[str, Any]] = []
-    for message in sampled.values():
+    for message in scanned.values():
         kind = error_type(message)
         by_type[kind] = by_type.get(kind, 0) + 1
         if dlq_filter.matches(message, now) and len(shown) < max_messages:
             shown.append(_summary(message, now))
     return {
         "dlqDepth": depth,
-        "sampled": len(sampled),
+        "sampled": len(scanned),
         "matching": len(shown),
         "byErrorType": by_type,
         "messages": shown,

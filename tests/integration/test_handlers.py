@@ -162,3 +162,44 @@ def test_admin_redrive_validates_its_limits(healthy: System) -> None:
     )
     assert ok.status_code == 200
     assert ok.json()["redriven"] == 0
+
+
+def test_preview_finds_matches_behind_many_other_dead_letters(healthy: System) -> None:
+    from system_under_test import redrive
+
+    sqs = healthy.aws("sqs")
+    dlq = healthy.resources["dlq_url"]
+    marker = uuid.uuid4().hex[:8]
+
+    def dead(error_type: str) -> dict[str, Any]:
+        return {
+            "errorType": {"DataType": "String", "StringValue": error_type},
+            "failedAt": {"DataType": "String", "StringValue": str(int(time.time() * 1000))},
+        }
+
+    for i in range(0, 40, 10):
+        sqs.send_message_batch(
+            QueueUrl=dlq,
+            Entries=[
+                {
+                    "Id": str(j),
+                    "MessageBody": f"noise-{marker}-{i + j}",
+                    "MessageAttributes": dead("VALIDATION"),
+                }
+                for j in range(10)
+            ],
+        )
+    for j in range(2):
+        sqs.send_message(
+            QueueUrl=dlq,
+            MessageBody=f"wanted-{marker}-{j}",
+            MessageAttributes=dead(f"TIMEOUT_{marker}"),
+        )
+    result = redrive.preview(sqs, dlq, redrive.DlqFilter(f"TIMEOUT_{marker}"), max_messages=5)
+    assert sorted(m["bodyPreview"] for m in result["messages"]) == [
+        f"wanted-{marker}-0",
+        f"wanted-{marker}-1",
+    ]
+    assert result["byErrorType"]["VALIDATION"] >= 40
+    again = redrive.preview(sqs, dlq, redrive.DlqFilter(f"TIMEOUT_{marker}"), max_messages=5)
+    assert again["matching"] == 2  # released: nothing was consumed
