@@ -25,11 +25,4 @@ def serve(app: Any, port: int, host: str = LOOPBACK) -> None:
     """Serve an ASGI app with uvicorn on loopback until SIGTERM or SIGINT."""
     import uvicorn
 
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        h11_max_incomplete_event_size=256 * 1024,
-    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

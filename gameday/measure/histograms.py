@@ -58,13 +58,6 @@ class Latencies:
             merged.histogram.add(part.histogram)
         return merged
 
-    def summary(self) -> dict[str, float | int]:
-        return {
-            "count": self.count,
-            **{f"p{p:g}": self.percentile_ms(p) for p in (50, 90, 95, 99, 99.9)},
-            "max": float(self.histogram.get_max_value()) / 1000 if self.count else 0.0,
-        }
-
 
 def holds(op: str, measured: float, limit: float) -> bool:
     return {

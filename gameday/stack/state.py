@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from typing import Any
 
 import psutil
@@ -118,13 +117,3 @@ def terminate(pid: int, grace_seconds: float = 5.0) -> None:
             process.wait(timeout=grace_seconds)
     except psutil.NoSuchProcess:
         pass
-
-
-def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())

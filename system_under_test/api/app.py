@@ -47,7 +47,7 @@ logger = Logger(service="api")
 
 _HEADER_TOKEN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _REPLAYED = "__replayed__"
-#: Headers past this get a JSON 431; uvicorn itself refuses far larger ones with a bare 400.
+#: Headers past this get a JSON 431 (uvicorn's own, larger limit answers without our JSON).
 MAX_HEADER_BYTES = 16 * 1024
 
 
