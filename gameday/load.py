@@ -22,11 +22,12 @@ from urllib.parse import urlparse
 
 from gameday.errors import HarnessError
 from gameday.measure import slo, verdict
-from gameday.measure.collect import aws_client, collect_ledger, snapshot_baseline
+from gameday.measure.collect import collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
 from gameday.settings import Settings
 from gameday.stack import state as statefile
+from gameday.stack.state import aws_client
 from loadtests.profiles import PROFILES_FILE, ProfileError, get_profile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,21 +22,8 @@ MAX_FAULT_TTL_SECONDS = 24 * 3600
 
 
 def _clients(settings: Settings) -> tuple[dict[str, Any], Any, Any]:
-    import boto3
-
     state = statefile.running_state(settings)
-    env = state["env"]
-    session = boto3.session.Session(
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    endpoint = env["AWS_ENDPOINT_URL"]
-    return (
-        state,
-        session.client("sqs", endpoint_url=endpoint),
-        session.client("ssm", endpoint_url=endpoint),
-    )
+    return state, statefile.aws_client(state, "sqs"), statefile.aws_client(state, "ssm")
 
 
 def fault_document(args: argparse.Namespace, now: float) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import httpx
 
 from gameday.errors import EXIT_BREACHED, EXIT_OK
 from gameday.settings import Settings
+from gameday.stack.state import aws_client
 from gameday.stack.supervisor import Supervisor
 
 Progress = Callable[[str], None]
@@ -67,22 +68,10 @@ def private_stack(settings: Settings, progress: Progress, workers: int = 0) -> I
 
 
 def _clients(state: dict[str, Any]) -> dict[str, Any]:
-    import boto3
     from botocore.config import Config
 
-    env = state["env"]
     config = Config(max_pool_connections=64, retries={"max_attempts": 2})
-    return {
-        service: boto3.client(
-            service,
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            config=config,
-        )
-        for service in ("sqs", "dynamodb", "ssm")
-    }
+    return {service: aws_client(state, service, config) for service in ("sqs", "dynamodb", "ssm")}
 
 
 def _in_threads(threads: int, seconds: float, op: Callable[[int], None]) -> tuple[int, float]:

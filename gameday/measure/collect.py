@@ -19,22 +19,10 @@ from gameday.measure.ledger import (
     wait_for_drain,
 )
 from gameday.measure.verdict import LEDGER, MEASUREMENTS, Measurements
+from gameday.stack.state import aws_client
 
 #: Ids of poison payloads sent on purpose, one per line (the load generator writes it).
 POISON_FILE = "poison-ids.txt"
-
-
-def aws_client(state: dict[str, Any], service: str) -> Any:
-    import boto3
-
-    env = state["env"]
-    return boto3.client(
-        service,
-        endpoint_url=env.get("AWS_ENDPOINT_URL"),
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
 
 
 BASELINE = "baseline.json"

@@ -117,3 +117,18 @@ def terminate(pid: int, grace_seconds: float = 5.0) -> None:
             process.wait(timeout=grace_seconds)
     except psutil.NoSuchProcess:
         pass
+
+
+def aws_client(state: dict[str, Any], service: str, config: Any = None) -> Any:
+    """A boto3 client for the stack described by ``state`` (its endpoint and credentials)."""
+    import boto3
+
+    env = state["env"]
+    return boto3.client(
+        service,
+        endpoint_url=env.get("AWS_ENDPOINT_URL"),
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        config=config,
+    )

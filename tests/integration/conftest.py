@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
+from gameday.stack.state import aws_client
 from tests.conftest import run_gameday
 
 #: Short timeouts so outages and retries play out in seconds, not minutes.
@@ -54,14 +54,7 @@ class System:
         return dict(self.status["resources"])
 
     def aws(self, service: str) -> Any:
-        env = self.status["env"]
-        return boto3.client(
-            service,
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return aws_client(self.status, service)
 
     def post(
         self,

@@ -19,6 +19,7 @@ import pytest
 
 from gameday.settings import Settings
 from gameday.stack.provision import provision
+from gameday.stack.state import aws_client
 from tests.conftest import gameday_env, run_gameday
 
 pytestmark = pytest.mark.integration
@@ -41,17 +42,7 @@ def stack(state_dir: Path) -> dict[str, Any]:
 
 
 def _clients(stack: dict[str, Any]) -> dict[str, Any]:
-    env = stack["env"]
-    return {
-        service: boto3.client(
-            service,
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_REGION"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        for service in ("sqs", "dynamodb", "ssm")
-    }
+    return {service: aws_client(stack, service) for service in ("sqs", "dynamodb", "ssm")}
 
 
 def test_up_provisions_everything_the_reference_system_needs(stack: dict[str, Any]) -> None:
