@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from system_under_test import queues
+
 MAX_REDRIVE = 1000
 MAX_JITTER_SECONDS = 900  # SQS's longest DelaySeconds
 #: What a message moved by SQS's own redrive (no worker verdict) is filed under.
@@ -85,7 +87,7 @@ def preview(
                 matching += dlq_filter.matches(message, now)
         if matching >= max_messages or len(scanned) >= scan_limit:
             break
-    _release(sqs, dlq_url, handles)
+    queues.release(sqs, dlq_url, handles)
     by_type: dict[str, int] = {}
     shown: list[dict[str, Any]] = []
     for message in scanned.values():
@@ -147,7 +149,7 @@ def redrive(
             except Exception as exc:
                 failed.append({"messageId": message["MessageId"], "error": type(exc).__name__})
                 skipped_handles.append(message["ReceiptHandle"])
-    _release(sqs, dlq_url, skipped_handles)
+    queues.release(sqs, dlq_url, skipped_handles)
     return {"redriven": moved, "skipped": skipped, "failed": failed}
 
 
@@ -161,19 +163,6 @@ def _receive(sqs: Any, url: str, hide_seconds: int, most: int = 10) -> list[dict
             MessageAttributeNames=["All"],
         ).get("Messages", [])
     )
-
-
-def _release(sqs: Any, url: str, handles: list[str]) -> None:
-    """Make sampled or skipped messages visible again at once."""
-    for start in range(0, len(handles), 10):
-        chunk = handles[start : start + 10]
-        sqs.change_message_visibility_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(chunk)
-            ],
-        )
 
 
 def _summary(message: dict[str, Any], now: float) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from system_under_test import queues
+
 ACKED_FILE = "acked-ids.txt"
 SAMPLE = 20  # ids listed per problem in the report
 
@@ -125,15 +127,7 @@ def reconcile(
 
 def queue_depth(sqs: Any, url: str) -> int:
     """Visible + in flight + delayed: one GetQueueAttributes call."""
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(value) for value in attributes.values())
+    return sum(queues.depth(sqs, url).values())
 
 
 def wait_for_drain(
@@ -202,14 +196,7 @@ def dead_lettered_ids(
                 took = _quarantine_seconds(message)
                 if took is not None:
                     quarantine_s[order_id] = took
-    for start in range(0, len(handles), 10):
-        sqs.change_message_visibility_batch(
-            QueueUrl=dlq_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(handles[start : start + 10])
-            ],
-        )
+    queues.release(sqs, dlq_url, handles)
     return counts
 
 

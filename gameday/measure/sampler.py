@@ -19,13 +19,10 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from system_under_test import queues
+
 TIMELINE = "timeline.jsonl"
 _STATES = {0.0: "closed", 1.0: "open", 2.0: "half_open"}
-_QUEUE_ATTRIBUTES = [
-    "ApproximateNumberOfMessages",
-    "ApproximateNumberOfMessagesNotVisible",
-    "ApproximateNumberOfMessagesDelayed",
-]
 
 
 class TimelineSampler:
@@ -80,8 +77,8 @@ class TimelineSampler:
 
     def sample_once(self) -> dict[str, Any]:
         sample: dict[str, Any] = {"t": time.time()}
-        sample["queue"] = self._depth(self._queue_url)
-        sample["dlq"] = self._depth(self._dlq_url)
+        sample["queue"] = queues.depth(self._sqs, self._queue_url)
+        sample["dlq"] = queues.depth(self._sqs, self._dlq_url)
         api = self._scrape(self._api)
         circuits = dict(api.get("circuits", {}))
         for url in self._workers:
@@ -94,16 +91,6 @@ class TimelineSampler:
         self.latest = sample
         self.samples += 1
         return sample
-
-    def _depth(self, url: str) -> dict[str, int]:
-        attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=_QUEUE_ATTRIBUTES)[
-            "Attributes"
-        ]
-        return {
-            "visible": int(attributes["ApproximateNumberOfMessages"]),
-            "inFlight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-            "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
-        }
 
     def _scrape(self, base_url: str) -> dict[str, Any]:
         try:

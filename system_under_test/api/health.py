@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 import system_under_test
+from system_under_test import queues
 from system_under_test.circuit import CLOSED, CircuitBreaker
 from system_under_test.config import SutConfig
 from system_under_test.faults import FaultSwitch
@@ -93,22 +94,10 @@ class Health:
         if not url:
             return {"ok": False, "error": "not configured"}
         try:
-            attributes = self._sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
+            counts = queues.depth(self._sqs, url)
         except Exception as exc:
             return {"ok": False, "error": type(exc).__name__}
-        return {
-            "ok": True,
-            "visible": int(attributes["ApproximateNumberOfMessages"]),
-            "inFlight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-            "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
-        }
+        return {"ok": True, **counts}
 
     @staticmethod
     def _check(probe: Any) -> dict[str, Any]:

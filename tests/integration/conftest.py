@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from gameday.stack.state import aws_client
+from system_under_test import queues
 from tests.conftest import run_gameday
 
 #: Short timeouts so outages and retries play out in seconds, not minutes.
@@ -112,14 +113,7 @@ class System:
             for message in got:
                 handles.append(message["ReceiptHandle"])
                 seen.setdefault(message["MessageId"], message)
-        for start in range(0, len(handles), 10):
-            sqs.change_message_visibility_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                    for i, h in enumerate(handles[start : start + 10])
-                ],
-            )
+        queues.release(sqs, url, handles)
         return list(seen.values())
 
     def dlq_order_ids(self) -> set[str]:

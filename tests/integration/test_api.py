@@ -156,6 +156,7 @@ def test_rate_limit_answers_429_with_retry_after(healthy: System) -> None:
 
 
 def test_health_ready_deep_and_metrics(healthy: System) -> None:
+    assert healthy.post(order("metrics")).status_code == 202  # so /events has a 202 to count
     assert healthy.http.get(healthy.api + "/health").json() == {"status": "ok"}
     ready = healthy.http.get(healthy.api + "/ready")
     assert ready.status_code == 200
