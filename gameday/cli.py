@@ -63,19 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
 
-    load = commands.add_parser("load", help="run a Locust profile headless, gated on the SLOs")
-    load.add_argument("profile", metavar="PROFILE", help="steady, step, spike, soak, ...")
-    load.add_argument("--host", help="API base URL (default: the running stack's)")
-    load.add_argument("--allow-remote", action="store_true", help="allow a non-loopback host")
-    load.add_argument("--scale", type=float, default=1.0, help="multiply the profile's rates")
-    load.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
-    load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
-    load.add_argument("--drain-timeout", type=float, default=120.0)
-    load.add_argument("--profiles", help="profiles file (default: loadtests/profiles.yaml)")
-    load.add_argument(
-        "--guardrail", help="SLOs watched live that abort the run, e.g. ingest-latency"
-    )
-    load.add_argument("--grace", type=float, default=10.0, help="seconds a breach may last")
+    _add_load(commands)
 
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")
@@ -84,6 +72,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_bench(commands)
     return parser
+
+
+def _add_load(commands: Any) -> None:
+    load = commands.add_parser("load", help="run a Locust profile headless, gated on the SLOs")
+    load.add_argument("profile", metavar="PROFILE", help="steady, step, spike, soak, ...")
+    load.add_argument("--host", help="API base URL (default: the running stack's)")
+    load.add_argument("--allow-remote", action="store_true", help="allow a non-loopback host")
+    load.add_argument("--scale", type=float, default=1.0, help="multiply the profile's rates")
+    load.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiply its durations (0.1: 10x shorter)"
+    )
+    load.add_argument(
+        "--processes", type=int, default=1, help="Locust worker processes on this machine"
+    )
+    load.add_argument(
+        "--expect-workers",
+        type=int,
+        default=0,
+        help="run as Locust master and wait for N `locust -f loadtests/locustfile.py --worker`",
+    )
+    load.add_argument(
+        "--master-bind-host", default="127.0.0.1", help="where the master listens for workers"
+    )
+    load.add_argument("--master-bind-port", type=int, default=5557)
+    load.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
+    load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
+    load.add_argument("--drain-timeout", type=float, default=120.0)
+    load.add_argument("--profiles", help="profiles file (default: loadtests/profiles.yaml)")
+    load.add_argument(
+        "--guardrail", help="SLOs watched live that abort the run, e.g. ingest-latency"
+    )
+    load.add_argument("--grace", type=float, default=10.0, help="seconds a breach may last")
 
 
 def _add_bench(commands: Any) -> None:

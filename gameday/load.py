@@ -10,6 +10,7 @@ the verdict's (0 held, 1 breached, 2 aborted, 3 harness error).
 from __future__ import annotations
 
 import argparse
+import http.client
 import ipaddress
 import os
 import subprocess
@@ -28,7 +29,7 @@ from gameday.measure.sampler import TimelineSampler
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from gameday.stack.state import aws_client
-from loadtests.profiles import PROFILES_FILE, ProfileError, get_profile
+from loadtests.profiles import PROFILES_FILE, Profile, ProfileError, get_profile
 
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
@@ -46,13 +47,7 @@ def is_loopback(url: str) -> bool:
 
 
 def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
-    profiles = Path(args.profiles) if args.profiles else PROFILES_FILE
-    try:
-        profile = get_profile(args.profile, profiles)
-    except ProfileError as exc:
-        raise HarnessError(str(exc)) from None
-    if args.scale <= 0:
-        raise HarnessError(f"--scale {args.scale} must be positive")
+    profiles, profile = _checked_request(args)
     state = statefile.running_state(settings)
     host = args.host or state["parts"]["api"]["endpoint"]
     if not is_loopback(host) and not args.allow_remote:
@@ -60,11 +55,12 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
             f"{host} is not on this machine",
             "load goes to loopback only; pass --allow-remote if you mean it",
         )
+    _check_answers(host)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{stamp}-load-{profile.name}"
     run_dir.mkdir(parents=True, exist_ok=True)
     catalogue = slo.load_catalogue(args.catalogue or slo.DEFAULT_CATALOGUE)
-    seconds = profile.duration
+    seconds = profile.duration * args.time_scale
     print(
         f"load {profile.name}: {profile.description} ({seconds:.0f} s) -> {host}",
         file=err,
@@ -75,6 +71,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         "GAMEDAY_PROFILE": profile.name,
         "GAMEDAY_PROFILES_FILE": str(profiles.resolve()),
         "GAMEDAY_PROFILE_SCALE": str(args.scale),
+        "GAMEDAY_PROFILE_TIME_SCALE": str(args.time_scale),
         "GAMEDAY_API_KEY": state["api_keys"]["client"],
         "GAMEDAY_RUN_DIR": str(run_dir),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
@@ -86,10 +83,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         "-f",
         str(LOCUSTFILE),
         "--headless",
-        "-u",
-        "1",
-        "-r",
-        "1",
+        *_distribution(args),
         "--host",
         host,
         "--run-time",
@@ -131,6 +125,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         raise HarnessError(
             f"locust exited with code {process.returncode}", f"see {run_dir / 'locust.log'}"
         )
+    _check_traffic(run_dir)
     print("waiting for the queue to drain, then accounting for every acked id", file=err)
     collect_ledger(run_dir, state, drain_timeout=args.drain_timeout)
     result = verdict.evaluate(catalogue, run_dir)
@@ -138,6 +133,76 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     print(verdict.table(result), file=out)
     print(f"run folder: {run_dir}", file=out)
     return result.exit_code
+
+
+def _checked_request(args: argparse.Namespace) -> tuple[Path, Profile]:
+    """The profiles file and profile asked for, or a HarnessError naming the mistake."""
+    profiles = Path(args.profiles) if args.profiles else PROFILES_FILE
+    try:
+        profile = get_profile(args.profile, profiles)
+    except ProfileError as exc:
+        raise HarnessError(str(exc)) from None
+    for flag, value in (("--scale", args.scale), ("--time-scale", args.time_scale)):
+        if value <= 0:
+            raise HarnessError(f"{flag} {value} must be positive")
+    if args.processes < 1 or args.expect_workers < 0:
+        raise HarnessError("--processes must be 1 or more and --expect-workers 0 or more")
+    if args.processes > 1 and args.expect_workers:
+        raise HarnessError("choose --processes (this machine) or --expect-workers, not both")
+    return profiles, profile
+
+
+def _check_traffic(run_dir: Path) -> None:
+    """Every arrival locust started must have become a request, or the run measured nothing."""
+    try:
+        counters = verdict.Measurements.load(run_dir).counters
+    except (OSError, ValueError):
+        raise HarnessError(
+            "locust wrote no measurements", f"see {run_dir / 'locust.log'}"
+        ) from None
+    started, sent = counters.get("load.started", 0), counters.get("ingest.requests", 0)
+    if sent < started:
+        raise HarnessError(
+            f"locust started {started:.0f} requests but completed {sent:.0f}",
+            f"see {run_dir / 'locust.log'}",
+        )
+
+
+def _check_answers(host: str) -> None:
+    """One GET /health before any load: a dead host is a harness error, not a breached SLO."""
+    parsed = urlparse(host)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise HarnessError(f"--host {host!r} is not an http(s) URL")
+    kind = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parsed.hostname, parsed.port, timeout=5)
+    try:
+        connection.request("GET", parsed.path.rstrip("/") + "/health")
+        connection.getresponse().read()
+    except OSError as exc:
+        raise HarnessError(
+            f"{host} does not answer ({exc})",
+            "start the stack with `gameday up`, or point --host at a running API",
+        ) from None
+    finally:
+        connection.close()
+
+
+def _distribution(args: argparse.Namespace) -> list[str]:
+    """Locust's options for one process, N forked workers, or a master awaiting N workers.
+
+    One user per process: each drives its shard of the schedule.
+    """
+    if args.expect_workers:
+        users = str(args.expect_workers)
+        return [
+            *("--master", "--expect-workers", users, "--expect-workers-max-wait", "120"),
+            *("--master-bind-host", args.master_bind_host),
+            *("--master-bind-port", str(args.master_bind_port)),
+            *("-u", users, "-r", users),
+        ]
+    users = str(args.processes)
+    processes = ["--processes", users] if args.processes > 1 else []
+    return [*processes, "-u", users, "-r", users]
 
 
 def _guardrail(args: argparse.Namespace, sampler: TimelineSampler, run_dir: Path) -> Guardrail:

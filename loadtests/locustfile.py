@@ -1,8 +1,8 @@
 """Locust load profiles for the reference system: ``locust -f loadtests/locustfile.py``.
 
-Open model: one ``OrderTraffic`` user drives a profile's schedule (k6's
-ramping-arrival-rate): each request starts at its intended time on its own
-greenlet, whatever earlier responses take, up to the profile's
+Open model: one ``OrderTraffic`` user per process drives a profile's schedule
+(k6's ramping-arrival-rate): each request starts at its intended time on its
+own greenlet, whatever earlier responses take, up to the profile's
 ``maxConcurrency`` in flight; arrivals past that are dropped and counted.
 Latency is measured from the intended start (no coordinated omission) into an
 HDR histogram. Every 202 is recorded as an acked id for the ledger.
@@ -10,28 +10,33 @@ HDR histogram. Every 202 is recorded as an acked id for the ledger.
 Responses the story expects count as successes in Locust's statistics: 429
 (shed under a spike), 409 and replayed 202s (duplicate submits, sequential or
 three at once), 422 for a key reused with another payload. Anything else fails.
-Configuration comes from the environment (``gameday load`` sets it):
-GAMEDAY_PROFILE, GAMEDAY_PROFILES_FILE, GAMEDAY_PROFILE_SCALE, GAMEDAY_API_KEY,
-GAMEDAY_RUN_DIR, GAMEDAY_SEED.
+
+Distributed (``--processes N``, or ``--master`` with N ``--worker``s; run N
+users): the master sends each worker a shard of the schedule, workers stream
+their acked ids and measurements back in Locust's own worker reports, and the
+master writes the merged run folder and stops the test when every shard is done.
+Configuration comes from the master's environment (``gameday load`` sets it):
+GAMEDAY_PROFILE, GAMEDAY_PROFILES_FILE, GAMEDAY_PROFILE_SCALE,
+GAMEDAY_PROFILE_TIME_SCALE, GAMEDAY_API_KEY, GAMEDAY_RUN_DIR, GAMEDAY_SEED.
 """
 
 from __future__ import annotations
 
-import os
-import random
+import logging
 import time
 import uuid
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
 from gevent.pool import Pool
 from locust import FastHttpUser, events, task
+from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
 
-from gameday.measure.collect import POISON_FILE
-from gameday.measure.ledger import AckedIds
-from gameday.measure.verdict import Measurements
-from loadtests.profiles import PROFILES_FILE, Profile, get_profile
+from loadtests.run import Collector, LoadRun, Plan, run_dir_from_env
+
+log = logging.getLogger("gameday.load")
 
 #: Answers each kind of request is meant to get; anything else is a Locust failure.
 EXPECTED = {
@@ -41,75 +46,145 @@ EXPECTED = {
     "burst_duplicate": {202, 409, 429},
     "key_reuse": {422, 429},
 }
+PLAN_MESSAGE, SHARD_DONE_MESSAGE = "gameday_plan", "gameday_shard_done"
+FLUSH_SECONDS = 2.0  # a single process writes its acked ids this often
 
 
-class LoadRun:
-    """This process's share of the run: schedule, measurements, acked ids."""
+@dataclass
+class _Process:
+    """What this Locust process holds: its share of the run, and the run folder if it owns it."""
 
-    def __init__(self) -> None:
-        profiles = Path(os.environ.get("GAMEDAY_PROFILES_FILE", str(PROFILES_FILE)))
-        self.profile: Profile = get_profile(os.environ.get("GAMEDAY_PROFILE", "steady"), profiles)
-        scale = float(os.environ.get("GAMEDAY_PROFILE_SCALE", "1"))
-        if scale != 1:
-            self.profile = self.profile.scaled(scale)
-        self.api_key = os.environ.get("GAMEDAY_API_KEY", "")
-        self.run_dir = Path(os.environ.get("GAMEDAY_RUN_DIR", "reports/output/runs/locust"))
-        self.measurements = Measurements()
-        self.acked = AckedIds(self.run_dir)
-        self.poison = AckedIds(self.run_dir, POISON_FILE)
-        self.sent: list[tuple[dict[str, Any], str]] = []  # for duplicate submits
-        self.rng = random.Random(int(os.environ.get("GAMEDAY_SEED", "0")) or None)  # noqa: S311
-
-    def kind(self) -> str:
-        kinds, weights = zip(*self.profile.mix.items(), strict=True)
-        choice = self.rng.choices(kinds, weights)[0]
-        needs_history = choice in ("duplicate", "key_reuse")
-        return "valid" if needs_history and not self.sent else choice
-
-    def save(self) -> None:
-        self.acked.close()
-        self.poison.close()
-        self.measurements.save(self.run_dir)
+    run: LoadRun | None = None
+    collector: Collector | None = None
+    shards_pending: set[int] = field(default_factory=set)
 
 
-RUN: LoadRun | None = None
+PROCESS = _Process()
+
+
+@events.init.add_listener
+def _init(environment: Any, **_kwargs: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(PLAN_MESSAGE, _on_plan)
+    elif isinstance(runner, MasterRunner):
+        runner.register_message(SHARD_DONE_MESSAGE, _on_shard_done)
 
 
 @events.test_start.add_listener
 def _start(environment: Any, **_kwargs: Any) -> None:
-    global RUN  # noqa: PLW0603 (one load run per Locust process)
-    RUN = LoadRun()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return  # the master's plan (sent just before) configures this process
+    plan = Plan.from_env()
+    PROCESS.collector = Collector(run_dir_from_env())
+    if isinstance(runner, MasterRunner):
+        workers = sorted(runner.clients.ready, key=lambda c: runner.get_worker_index(c.id))
+        PROCESS.shards_pending = set(range(len(workers)))
+        for shard, worker in enumerate(workers):
+            data = plan.for_shard(shard, len(workers)).as_dict()
+            runner.send_message(PLAN_MESSAGE, data, client_id=worker.id)
+        return
+    PROCESS.run = LoadRun(plan)
+    gevent.spawn(_flush_every, FLUSH_SECONDS)
+
+
+@events.spawning_complete.add_listener
+def _check_users(user_count: int, **_kwargs: Any) -> None:
+    if PROCESS.shards_pending and user_count < len(PROCESS.shards_pending):
+        log.error(
+            "%d users for %d workers: run one user per worker (-u %d), or shards go unplayed",
+            user_count,
+            len(PROCESS.shards_pending),
+            len(PROCESS.shards_pending),
+        )
 
 
 @events.test_stop.add_listener
 def _stop(environment: Any, **_kwargs: Any) -> None:
-    if RUN is not None:
-        RUN.save()
+    if PROCESS.run is not None and PROCESS.collector is not None:  # a single process
+        PROCESS.collector.add("local", PROCESS.run.report())
+    if PROCESS.collector is not None:
+        PROCESS.collector.save()
+
+
+@events.report_to_master.add_listener
+def _report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    if PROCESS.run is not None:
+        data["gameday"] = PROCESS.run.report()
+
+
+@events.worker_report.add_listener
+def _collect(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    if PROCESS.collector is not None and "gameday" in data:
+        PROCESS.collector.add(client_id, data["gameday"])
+        PROCESS.collector.save()  # a worker's last report may come after the master's test_stop
+
+
+def _on_plan(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    PROCESS.run = LoadRun(Plan(**msg.data))
+
+
+def _on_shard_done(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    if PROCESS.collector is None:
+        return
+    PROCESS.collector.add(msg.node_id, msg.data["report"])
+    PROCESS.collector.save()
+    PROCESS.shards_pending.discard(msg.data["shard"])
+    if not PROCESS.shards_pending:
+        _finish(environment)
+
+
+def _flush_every(seconds: float) -> None:
+    while PROCESS.run is not None and PROCESS.collector is not None:
+        gevent.sleep(seconds)
+        PROCESS.collector.add("local", PROCESS.run.report())
+        PROCESS.collector.save()
+
+
+def _finish(environment: Any) -> None:
+    """The whole schedule has been played: end a headless run, or return the web UI to idle."""
+    options = environment.parsed_options
+    runner = environment.runner
+    gevent.spawn(runner.quit if options is None or options.headless else runner.stop)
 
 
 class OrderTraffic(FastHttpUser):
-    """Drives the whole open-model schedule; run one of it (``-u 1``)."""
+    """Drives this process's share of the open-model schedule; run one per process."""
 
     concurrency = 200  # geventhttpclient connections; the profile caps what is in flight
 
     @task
     def run_schedule(self) -> None:
-        run = RUN
-        assert run is not None, "test_start did not run"
-        pool = Pool(run.profile.max_concurrency)
+        run = PROCESS.run
+        if run is None:
+            log.error("no load plan reached this process; is the master running loadtests?")
+            raise StopUser()
+        if run.claimed:
+            raise StopUser()  # another user in this process already drives the schedule
+        run.claimed = True
+        pool = Pool(run.max_concurrency)
         began = time.monotonic()
-        for offset in run.profile.intended_starts():
+        for offset in run.arrivals():
             intended = began + offset
             delay = intended - time.monotonic()
             if delay > 0:
                 gevent.sleep(delay)
+            run.measurements.count("load.intended")
             if pool.full():
                 run.measurements.count("load.dropped")
                 continue
             run.measurements.count("load.started")
             pool.spawn(self._send, run, run.kind(), intended)
         pool.join(timeout=60)
-        self.environment.runner.quit()
+        run.measurements.values["load.schedule_s"] = [time.monotonic() - began]
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner):
+            report = {"shard": run.plan.shard, "report": run.report()}
+            runner.send_message(SHARD_DONE_MESSAGE, report)
+        else:
+            _finish(self.environment)
+        raise StopUser()
 
     def _send(self, run: LoadRun, kind: str, intended: float) -> None:
         if kind in ("duplicate", "key_reuse"):
@@ -133,7 +208,7 @@ class OrderTraffic(FastHttpUser):
     def _post(
         self, run: LoadRun, order: dict[str, Any], key: str, kind: str, intended: float
     ) -> None:
-        headers = {"X-Api-Key": run.api_key, "Idempotency-Key": key}
+        headers = {"X-Api-Key": run.plan.api_key, "Idempotency-Key": key}
         with self.client.post(
             "/events",
             json=order,
@@ -150,9 +225,7 @@ class OrderTraffic(FastHttpUser):
             m.count(f"load.status.{status}")
             if status == 202:
                 m.latency("ingest.latency_ms").record_ms(latency_ms)
-                run.acked.record(order["orderId"])
-                if kind == "poison":
-                    run.poison.record(order["orderId"])
+                run.acked(order["orderId"], poison=kind == "poison")
                 if kind in ("valid", "poison"):
                     run.sent.append((order, key))
             if status in EXPECTED[kind]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,32 @@ class Profile:
             tuple(Stage(s.duration, s.target * factor) for s in self.stages),
             self.max_concurrency,
             self.mix,
+        )
+
+    def stretched(self, factor: float) -> Profile:
+        """The same rates over ``factor`` times the durations (0.1: a tenth of the time)."""
+        return Profile(
+            self.name,
+            self.description,
+            self.start_rate,
+            tuple(Stage(s.duration * factor, s.target) for s in self.stages),
+            self.max_concurrency,
+            self.mix,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for sending a profile from Locust's master to its workers."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        return cls(
+            data["name"],
+            data["description"],
+            data["start_rate"],
+            tuple(Stage(**stage) for stage in data["stages"]),
+            data["max_concurrency"],
+            dict(data["mix"]),
         )
 
     def intended_starts(self) -> Iterator[float]:

@@ -45,6 +45,10 @@ class AckedIds:
             self._file.write(acked_id + "\n")
             self.count += 1
 
+    def flush(self) -> None:
+        with self._lock:
+            self._file.flush()
+
     def close(self) -> None:
         with self._lock:
             self._file.close()

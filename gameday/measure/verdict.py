@@ -17,6 +17,7 @@ verdict: 0 all held, 1 a breach, 2 aborted by a guardrail, 3 evidence missing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,27 +51,43 @@ class Measurements:
     def latency(self, indicator: str) -> Latencies:
         return self.histograms.setdefault(indicator, Latencies())
 
-    def save(self, run_dir: Path) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / MEASUREMENTS).write_text(
-            json.dumps(
-                {
-                    "counters": self.counters,
-                    "histograms": {name: h.encode() for name, h in self.histograms.items()},
-                    "values": self.values,
-                },
-                indent=1,
-            )
-        )
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "counters": self.counters,
+            "histograms": {name: h.encode() for name, h in self.histograms.items()},
+            "values": self.values,
+        }
 
     @classmethod
-    def load(cls, run_dir: Path) -> Measurements:
-        data = json.loads((run_dir / MEASUREMENTS).read_text())
+    def from_dict(cls, data: dict[str, Any]) -> Measurements:
         return cls(
             counters=dict(data.get("counters", {})),
             histograms={k: Latencies.decode(v) for k, v in data.get("histograms", {}).items()},
             values={k: list(v) for k, v in data.get("values", {}).items()},
         )
+
+    @classmethod
+    def merged(cls, parts: Iterable[Measurements]) -> Measurements:
+        """Several processes' measurements as one: counters add, histograms merge."""
+        total = cls()
+        histograms: dict[str, list[Latencies]] = {}
+        for part in parts:
+            for name, value in part.counters.items():
+                total.count(name, value)
+            for name, latencies in part.histograms.items():
+                histograms.setdefault(name, []).append(latencies)
+            for name, values in part.values.items():
+                total.values.setdefault(name, []).extend(values)
+        total.histograms = {name: Latencies.merge(h) for name, h in histograms.items()}
+        return total
+
+    def save(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / MEASUREMENTS).write_text(json.dumps(self.as_dict(), indent=1))
+
+    @classmethod
+    def load(cls, run_dir: Path) -> Measurements:
+        return cls.from_dict(json.loads((run_dir / MEASUREMENTS).read_text()))
 
 
 @dataclass
