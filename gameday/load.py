@@ -229,13 +229,20 @@ def _follow(
     shown = 0.0
     while True:
         if guardrail.aborted.is_set() and process.poll() is None:
-            print(f"guardrail abort: {guardrail.reason}; stopping locust", file=err, flush=True)
+            reason = guardrail.reason or {}
+            print(
+                f"guardrail abort: {reason.get('guardrail')} measured {reason.get('measured')} "
+                f"({reason.get('objective')}) for {reason.get('breachedForSeconds')} s; "
+                "stopping locust, requests in flight finish",
+                file=err,
+                flush=True,
+            )
             process.terminate()
         try:
             process.wait(timeout=1 if guardrail.rules else 5)
+            ending = "stopped" if guardrail.aborted.is_set() else "100% of the schedule"
             print(
-                f"[{time.monotonic() - started:5.0f}s] load {name}: 100% of the schedule, "
-                "locust done",
+                f"[{time.monotonic() - started:5.0f}s] load {name}: {ending}, locust done",
                 file=err,
                 flush=True,
             )

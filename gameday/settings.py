@@ -43,9 +43,6 @@ ENV_FAILURE_MODE_PARAM = "GAMEDAY_FAILURE_MODE_PARAMETER"
 ENV_FAULT_PARAM = "GAMEDAY_FAULT_PARAMETER"
 ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
 
-#: The seed's failure modes, switched by the SSM parameter ``failure_mode_parameter``.
-FAILURE_MODES = ("none", "poison_payload", "slow_downstream", "random_fail_p30", "duplicate_submit")
-
 
 @dataclass(frozen=True)
 class Settings:

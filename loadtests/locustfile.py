@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from gevent.event import Event
 from gevent.pool import Pool
 from locust import FastHttpUser, events, task
 from locust.exception import StopUser
@@ -47,7 +48,11 @@ EXPECTED = {
     "key_reuse": {422, 429},
 }
 PLAN_MESSAGE, SHARD_DONE_MESSAGE = "gameday_plan", "gameday_shard_done"
+STOP_MESSAGE = "gameday_stop"
 FLUSH_SECONDS = 2.0  # a single process writes its acked ids this often
+#: On a stop (Ctrl-C, a guardrail), requests in flight get this long to finish, so every
+#: order the API accepted is recorded as acked rather than showing up as "unexpected".
+STOP_GRACE_SECONDS = 35.0
 
 
 @dataclass
@@ -57,6 +62,8 @@ class _Process:
     run: LoadRun | None = None
     collector: Collector | None = None
     shards_pending: set[int] = field(default_factory=set)
+    stopping: bool = False  # no new arrivals; requests in flight finish
+    schedule_done: Event = field(default_factory=Event)
 
 
 PROCESS = _Process()
@@ -67,6 +74,7 @@ def _init(environment: Any, **_kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         runner.register_message(PLAN_MESSAGE, _on_plan)
+        runner.register_message(STOP_MESSAGE, _on_stop)
     elif isinstance(runner, MasterRunner):
         runner.register_message(SHARD_DONE_MESSAGE, _on_shard_done)
 
@@ -86,6 +94,8 @@ def _start(environment: Any, **_kwargs: Any) -> None:
             runner.send_message(PLAN_MESSAGE, data, client_id=worker.id)
         return
     PROCESS.run = LoadRun(plan)
+    PROCESS.stopping = False
+    PROCESS.schedule_done.clear()
     gevent.spawn(_flush_every, FLUSH_SECONDS)
 
 
@@ -98,6 +108,20 @@ def _check_users(user_count: int, **_kwargs: Any) -> None:
             len(PROCESS.shards_pending),
             len(PROCESS.shards_pending),
         )
+
+
+@events.test_stopping.add_listener
+def _stopping(environment: Any, **_kwargs: Any) -> None:
+    """Hold Locust's stop until the schedule has wound down (bounded), then let it proceed."""
+    PROCESS.stopping = True
+    runner = environment.runner
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    if isinstance(runner, MasterRunner):
+        runner.send_message(STOP_MESSAGE)
+        while PROCESS.shards_pending and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+    elif PROCESS.run is not None and PROCESS.run.claimed:
+        PROCESS.schedule_done.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @events.test_stop.add_listener
@@ -123,6 +147,12 @@ def _collect(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
 
 def _on_plan(environment: Any, msg: Any, **_kwargs: Any) -> None:
     PROCESS.run = LoadRun(Plan(**msg.data))
+    PROCESS.stopping = False
+    PROCESS.schedule_done.clear()
+
+
+def _on_stop(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    PROCESS.stopping = True
 
 
 def _on_shard_done(environment: Any, msg: Any, **_kwargs: Any) -> None:
@@ -153,6 +183,7 @@ class OrderTraffic(FastHttpUser):
     """Drives this process's share of the open-model schedule; run one per process."""
 
     concurrency = 200  # geventhttpclient connections; the profile caps what is in flight
+    network_timeout = connection_timeout = 30.0  # within STOP_GRACE_SECONDS
 
     @task
     def run_schedule(self) -> None:
@@ -170,20 +201,23 @@ class OrderTraffic(FastHttpUser):
             delay = intended - time.monotonic()
             if delay > 0:
                 gevent.sleep(delay)
+            if PROCESS.stopping:
+                break
             run.measurements.count("load.intended")
             if pool.full():
                 run.measurements.count("load.dropped")
                 continue
             run.measurements.count("load.started")
             pool.spawn(self._send, run, run.kind(), intended)
-        pool.join(timeout=60)
+        pool.join(timeout=STOP_GRACE_SECONDS)
         run.measurements.values["load.schedule_s"] = [time.monotonic() - began]
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner):
             report = {"shard": run.plan.shard, "report": run.report()}
             runner.send_message(SHARD_DONE_MESSAGE, report)
-        else:
+        elif not PROCESS.stopping:
             _finish(self.environment)
+        PROCESS.schedule_done.set()
         raise StopUser()
 
     def _send(self, run: LoadRun, kind: str, intended: float) -> None:

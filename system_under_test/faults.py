@@ -4,7 +4,7 @@ Two parameters switch faults on:
 
 - ``/ingestion/failure_mode``: one of the seed's modes (``none``,
   ``poison_payload``, ``slow_downstream``, ``random_fail_p30``,
-  ``duplicate_submit``) with that mode's default parameters. It carries no
+  ``duplicate_submit``, and ours, ``slow_api``) with that mode's default parameters. It carries no
   expiry of its own, so it lapses ``fault_default_ttl_seconds`` after it was
   last set.
 - ``/ingestion/fault``: a JSON document that wins when it names a mode:
@@ -33,7 +33,14 @@ from system_under_test.config import SutConfig
 
 logger = Logger(service="faults")
 
-FAILURE_MODES = ("none", "poison_payload", "slow_downstream", "random_fail_p30", "duplicate_submit")
+FAILURE_MODES = (
+    "none",
+    "poison_payload",
+    "slow_downstream",
+    "random_fail_p30",
+    "duplicate_submit",
+    "slow_api",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,9 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "random_fail_p30": {"error_rate": 0.3, "status_code": 503},
     # the API publishes this share of orders twice (SQS at-least-once, from inside)
     "duplicate_submit": {"ratio": 0.3},
+    # not a seed mode: the API answers this much later (a slow dependency on the request
+    # path), which is what a load profile's latency gate is there to catch
+    "slow_api": {"latency_ms": 400},
 }
 
 _DOCUMENT_FIELDS = {

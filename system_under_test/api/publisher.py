@@ -99,6 +99,8 @@ class Publisher:
         """Send ``envelope``; returns SQS's message id. Raises ApiError 503 when SQS stays down."""
         fault = self._faults.current().active
         injected = None
+        if fault and fault.mode == "slow_api":
+            time.sleep(fault.latency_ms / 1000)
         if fault and fault.mode == "poison_payload" and self._rng.random() < fault.ratio:
             envelope = Envelope(
                 envelope.event_id,

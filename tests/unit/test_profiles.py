@@ -14,8 +14,8 @@ def test_every_shipped_profile_loads_with_its_request_count() -> None:
     assert set(profiles) == {"steady", "step", "spike", "soak", "poison-mix", "duplicate-storm"}
     counts = {name: len(list(p.intended_starts())) for name, p in profiles.items()}
     assert counts["steady"] == 600  # 20/s for 30 s
-    assert counts["step"] == 300 + 600 + 1200
-    assert counts["spike"] == 150 + 55 + 1500 + 55 + 200  # ramps count their average rate
+    assert counts["step"] == 300 + 600 + 900
+    assert counts["spike"] == 90 + 33 + 900 + 33 + 120  # ramps count their average rate
     assert profiles["poison-mix"].mix == {"valid": 0.9, "poison": 0.1}
     assert set(profiles["duplicate-storm"].mix) == {
         "valid",
@@ -30,10 +30,10 @@ def test_intended_starts_follow_the_rate_within_each_second() -> None:
     starts = list(spike.intended_starts())
     assert starts == sorted(starts)
     per_second = [sum(1 for s in starts if n <= s < n + 1) for n in range(52)]
-    assert per_second[5] == 10  # baseline
-    assert per_second[25] == 100  # 10x during the spike
-    assert per_second[45] == 10  # back to baseline
-    assert spike.scaled(2).rate_at(25) == 200
+    assert per_second[5] == 6  # baseline
+    assert per_second[25] == 60  # 10x during the spike
+    assert per_second[45] == 6  # back to baseline
+    assert spike.scaled(2).rate_at(25) == 120
 
 
 @pytest.mark.parametrize(
