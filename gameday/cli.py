@@ -137,6 +137,12 @@ def _add_bench(commands: Any) -> None:
     timeline.add_argument("--rounds", type=int, default=8)
     ledger = targets.add_parser("ledger", help="reconcile a million acked ids: time, memory")
     ledger.add_argument("--ids", type=int, default=1_000_000)
+    load = targets.add_parser("load", help="locustfile machinery vs bare Locust; schedule keeping")
+    load.add_argument("--rounds", type=int, default=3)
+    load.add_argument("--seconds", type=float, default=8.0)
+    load.add_argument("--concurrency", type=int, default=50, help="requests in flight")
+    load.add_argument("--rate", type=float, default=300.0, help="arrivals/s for the schedule")
+    load.add_argument("--delay-ms", type=float, default=300.0, help="slowed answers")
     switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
     switch.add_argument("--trials", type=int, default=20)
 
@@ -225,8 +231,13 @@ def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         from gameday.bench import ledger as bench_ledger
 
         return bench_ledger.main(args, out)
-    from gameday.bench import system as bench_system
     from gameday.stack.control import progress_printer
+
+    if args.target == "load":
+        from gameday.bench import load as bench_load
+
+        return bench_load.main(args, out, progress_printer(err))
+    from gameday.bench import system as bench_system
 
     run = {
         "ingest": bench_system.ingest,

@@ -30,11 +30,12 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from gevent.pool import Pool
 from locust import FastHttpUser, events, task
+from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests.arrivals import ArrivalPool
 from loadtests.run import Collector, LoadRun, Plan, run_dir_from_env
 
 log = logging.getLogger("gameday.load")
@@ -53,6 +54,7 @@ FLUSH_SECONDS = 2.0  # a single process writes its acked ids this often
 #: On a stop (Ctrl-C, a guardrail), requests in flight get this long to finish, so every
 #: order the API accepted is recorded as acked rather than showing up as "unexpected".
 STOP_GRACE_SECONDS = 35.0
+TICK_SECONDS = 0.001  # the scheduler's resolution (gevent's timers have about this)
 
 
 @dataclass
@@ -172,6 +174,28 @@ def _flush_every(seconds: float) -> None:
         PROCESS.collector.save()
 
 
+class _Ticker:
+    """When the scheduler yields: at most once per TICK_SECONDS, starting all that is due.
+
+    Waking for every arrival costs a hub iteration each (a third of the CPU at
+    thousands per second); arrivals due within a tick start together instead,
+    each timed from its own intended start.
+    """
+
+    def __init__(self) -> None:
+        self.yielded = time.monotonic()
+
+    def wait_for(self, moment: float) -> None:
+        now = time.monotonic()
+        if moment > now:
+            gevent.sleep(max(moment - now, TICK_SECONDS))
+        elif now - self.yielded < TICK_SECONDS:
+            return  # due: start it now, with the others due in this tick
+        else:
+            gevent.sleep(0)  # behind schedule: let requests in flight run, then go on
+        self.yielded = time.monotonic()
+
+
 def _finish(environment: Any) -> None:
     """The whole schedule has been played: end a headless run, or return the web UI to idle."""
     options = environment.parsed_options
@@ -182,7 +206,7 @@ def _finish(environment: Any) -> None:
 class OrderTraffic(FastHttpUser):
     """Drives this process's share of the open-model schedule; run one per process."""
 
-    concurrency = 200  # geventhttpclient connections; the profile caps what is in flight
+    concurrency = 60  # connections of the shared client, used by three-at-once bursts only
     network_timeout = connection_timeout = 30.0  # within STOP_GRACE_SECONDS
 
     @task
@@ -194,23 +218,21 @@ class OrderTraffic(FastHttpUser):
         if run.claimed:
             raise StopUser()  # another user in this process already drives the schedule
         run.claimed = True
-        pool = Pool(run.max_concurrency)
+        pool = ArrivalPool(run.max_concurrency, self._session, self._send)
         began = time.monotonic()
+        ticker = _Ticker()
         for offset in run.arrivals():
             intended = began + offset
-            delay = intended - time.monotonic()
-            if delay > 0:
-                gevent.sleep(delay)
+            ticker.wait_for(intended)
             if PROCESS.stopping:
                 break
             run.measurements.count("load.intended")
-            if pool.full():
+            if pool.offer(run, run.kind(), intended):
+                run.measurements.count("load.started")
+            else:
                 run.measurements.count("load.dropped")
-                continue
-            run.measurements.count("load.started")
-            pool.spawn(self._send, run, run.kind(), intended)
-        pool.join(timeout=STOP_GRACE_SECONDS)
         run.measurements.values["load.schedule_s"] = [time.monotonic() - began]
+        pool.close(timeout=STOP_GRACE_SECONDS)
         runner = self.environment.runner
         if isinstance(runner, WorkerRunner):
             report = {"shard": run.plan.shard, "report": run.report()}
@@ -220,12 +242,27 @@ class OrderTraffic(FastHttpUser):
         PROCESS.schedule_done.set()
         raise StopUser()
 
-    def _send(self, run: LoadRun, kind: str, intended: float) -> None:
+    def _session(self) -> FastHttpSession:
+        """One connection per virtual user, as each Locust user has its own client."""
+        return FastHttpSession(
+            base_url=self.host,
+            request_event=self.environment.events.request,
+            user=self,
+            network_timeout=self.network_timeout,
+            connection_timeout=self.connection_timeout,
+            concurrency=1,
+        )
+
+    def _send(self, client: FastHttpSession, run: LoadRun, kind: str, intended: float) -> None:
+        # how late the scheduler started this arrival: its own share of any latency
+        run.measurements.latency("load.start_lag_ms").record_ms(
+            (time.monotonic() - intended) * 1000
+        )
         if kind in ("duplicate", "key_reuse"):
-            order, key = run.rng.choice(run.sent)
+            order, key = run.earlier_order()
             if kind == "key_reuse":  # same key, another payload: the API must refuse it
                 order = {**order, "amount": order["amount"] + 1}
-            self._post(run, order, key, kind, intended)
+            self._post(client, run, order, key, kind, intended)
             return
         order = {
             "orderId": f"load-{uuid.uuid4().hex[:16]}",
@@ -234,16 +271,24 @@ class OrderTraffic(FastHttpUser):
         }
         key = f"key-{order['orderId']}"
         if kind == "burst_duplicate":  # the same submit three times at once
-            burst = [gevent.spawn(self._post, run, order, key, kind, intended) for _ in range(3)]
+            burst = [
+                gevent.spawn(self._post, client, run, order, key, kind, intended) for _ in range(3)
+            ]
             gevent.joinall(burst, timeout=60)
             return
-        self._post(run, order, key, kind, intended)
+        self._post(client, run, order, key, kind, intended)
 
     def _post(
-        self, run: LoadRun, order: dict[str, Any], key: str, kind: str, intended: float
+        self,
+        client: FastHttpSession,
+        run: LoadRun,
+        order: dict[str, Any],
+        key: str,
+        kind: str,
+        intended: float,
     ) -> None:
         headers = {"X-Api-Key": run.plan.api_key, "Idempotency-Key": key}
-        with self.client.post(
+        with client.post(
             "/events",
             json=order,
             headers=headers,
@@ -261,7 +306,7 @@ class OrderTraffic(FastHttpUser):
                 m.latency("ingest.latency_ms").record_ms(latency_ms)
                 run.acked(order["orderId"], poison=kind == "poison")
                 if kind in ("valid", "poison"):
-                    run.sent.append((order, key))
+                    run.remember(order, key)
             if status in EXPECTED[kind]:
                 response.success()
             else:

@@ -16,6 +16,7 @@ arrive and merges every process's counters and HDR histograms into
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -28,6 +29,8 @@ from gameday.measure.collect import POISON_FILE
 from gameday.measure.ledger import AckedIds
 from gameday.measure.verdict import Measurements
 from loadtests.profiles import PROFILES_FILE, Profile, get_profile
+
+SENT_KEPT = 1000  # accepted orders kept for duplicate submits: memory stays flat in a soak
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ class LoadRun:
         self.plan = plan
         self.profile = Profile.from_dict(plan.profile)
         self.measurements = Measurements()
-        self.sent: list[tuple[dict[str, Any], str]] = []  # for duplicate submits
+        self._sent: list[tuple[dict[str, Any], str]] = []  # recent orders, to submit again
+        self._sent_count = 0
+        self._kinds = list(self.profile.mix)
+        self._cumulative = list(itertools.accumulate(self.profile.mix.values()))
         self.claimed = False  # one user per process drives the schedule
         self._acked: list[str] = []
         self._poison: list[str] = []
@@ -93,10 +99,23 @@ class LoadRun:
                 yield offset
 
     def kind(self) -> str:
-        kinds, weights = zip(*self.profile.mix.items(), strict=True)
-        choice = self.rng.choices(kinds, weights)[0]
+        if len(self._kinds) == 1:
+            choice = self._kinds[0]
+        else:
+            choice = self.rng.choices(self._kinds, cum_weights=self._cumulative)[0]
         needs_history = choice in ("duplicate", "key_reuse")
-        return "valid" if needs_history and not self.sent else choice
+        return "valid" if needs_history and not self._sent else choice
+
+    def remember(self, order: dict[str, Any], key: str) -> None:
+        """Keep an accepted order for duplicate submits (the last SENT_KEPT of them)."""
+        if len(self._sent) < SENT_KEPT:
+            self._sent.append((order, key))
+        else:
+            self._sent[self._sent_count % SENT_KEPT] = (order, key)
+        self._sent_count += 1
+
+    def earlier_order(self) -> tuple[dict[str, Any], str]:
+        return self.rng.choice(self._sent)
 
     def acked(self, order_id: str, *, poison: bool) -> None:
         self._acked.append(order_id)
