@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ FLUSH_SECONDS = 2.0  # a single process writes its acked ids this often
 #: order the API accepted is recorded as acked rather than showing up as "unexpected".
 STOP_GRACE_SECONDS = 35.0
 TICK_SECONDS = 0.001  # the scheduler's resolution (gevent's timers have about this)
+MAX_WAIT_SECONDS = 0.002  # an arrival that finds no free virtual user this long is dropped
 
 
 @dataclass
@@ -182,8 +184,9 @@ class _Ticker:
     each timed from its own intended start.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_tick: Callable[[], None]) -> None:
         self.yielded = time.monotonic()
+        self.on_tick = on_tick
 
     def wait_for(self, moment: float) -> None:
         now = time.monotonic()
@@ -194,6 +197,7 @@ class _Ticker:
         else:
             gevent.sleep(0)  # behind schedule: let requests in flight run, then go on
         self.yielded = time.monotonic()
+        self.on_tick()
 
 
 def _finish(environment: Any) -> None:
@@ -218,19 +222,22 @@ class OrderTraffic(FastHttpUser):
         if run.claimed:
             raise StopUser()  # another user in this process already drives the schedule
         run.claimed = True
-        pool = ArrivalPool(run.max_concurrency, self._session, self._send)
+        pool = ArrivalPool(
+            run.max_concurrency,
+            self._session,
+            self._send,
+            max_wait=MAX_WAIT_SECONDS,
+            on_drop=lambda: run.measurements.count("load.dropped"),
+        )
         began = time.monotonic()
-        ticker = _Ticker()
+        ticker = _Ticker(pool.expire)
         for offset in run.arrivals():
             intended = began + offset
             ticker.wait_for(intended)
             if PROCESS.stopping:
                 break
             run.measurements.count("load.intended")
-            if pool.offer(run, run.kind(), intended):
-                run.measurements.count("load.started")
-            else:
-                run.measurements.count("load.dropped")
+            pool.offer(intended, run, run.kind())
         run.measurements.values["load.schedule_s"] = [time.monotonic() - began]
         pool.close(timeout=STOP_GRACE_SECONDS)
         runner = self.environment.runner
@@ -253,7 +260,8 @@ class OrderTraffic(FastHttpUser):
             concurrency=1,
         )
 
-    def _send(self, client: FastHttpSession, run: LoadRun, kind: str, intended: float) -> None:
+    def _send(self, client: FastHttpSession, intended: float, run: LoadRun, kind: str) -> None:
+        run.measurements.count("load.started")
         # how late the scheduler started this arrival: its own share of any latency
         run.measurements.latency("load.start_lag_ms").record_ms(
             (time.monotonic() - intended) * 1000
