@@ -10,12 +10,16 @@ the verdict's (0 held, 1 breached, 2 aborted, 3 harness error).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import ipaddress
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -34,6 +38,7 @@ from loadtests.profiles import PROFILES_FILE, Profile, ProfileError, get_profile
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
 RUNS = REPO / "reports" / "output" / "runs"
+STOP_WAIT_SECONDS = 45  # locust's own grace for requests in flight (35 s), and some
 
 
 def is_loopback(url: str) -> bool:
@@ -66,37 +71,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         file=err,
         flush=True,
     )
-    env = {
-        **os.environ,
-        "GAMEDAY_PROFILE": profile.name,
-        "GAMEDAY_PROFILES_FILE": str(profiles.resolve()),
-        "GAMEDAY_PROFILE_SCALE": str(args.scale),
-        "GAMEDAY_PROFILE_TIME_SCALE": str(args.time_scale),
-        "GAMEDAY_API_KEY": state["api_keys"]["client"],
-        "GAMEDAY_RUN_DIR": str(run_dir),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        *_distribution(args),
-        "--host",
-        host,
-        "--run-time",
-        f"{int(seconds) + 90}s",
-        "--csv",
-        str(run_dir / "locust"),
-        "--csv-full-history",
-        "--only-summary",
-        "--exit-code-on-error",
-        "0",
-        "--loglevel",
-        "WARNING",
-    ]
+    request = LocustRun(profile.name, profiles, args.scale, args.time_scale, host, run_dir, seconds)
     sampler = TimelineSampler(
         run_dir,
         aws_client(state, "sqs"),
@@ -107,15 +82,16 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     )
     guardrail = _guardrail(args, sampler, run_dir)
     snapshot_baseline(run_dir, state)
-    with open(run_dir / "locust.log", "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    with request.start(state["api_keys"]["client"], _distribution(args)) as process:
         sampler.start()
         sampler.mark("phase", name=f"load {profile.name}")
         guardrail.start()
         try:
             _follow(process, profile.name, seconds, err, guardrail)
         except KeyboardInterrupt:
-            process.terminate()
+            process.terminate()  # locust lets requests in flight finish, then saves
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=STOP_WAIT_SECONDS)
             raise
         finally:
             guardrail.stop()
@@ -133,6 +109,45 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     print(verdict.table(result), file=out)
     print(f"run folder: {run_dir}", file=out)
     return result.exit_code
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """One headless run of ``loadtests/locustfile.py`` writing into a run folder."""
+
+    profile: str
+    profiles: Path
+    scale: float
+    time_scale: float
+    host: str
+    run_dir: Path
+    seconds: float  # the profile's length; the run is cut off 90 s after it
+
+    @contextmanager
+    def start(self, api_key: str, distribution: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+        """The locust process, its output in ``locust.log``; killed if still running on exit."""
+        env = {
+            **os.environ,
+            "GAMEDAY_PROFILE": self.profile,
+            "GAMEDAY_PROFILES_FILE": str(self.profiles.resolve()),
+            "GAMEDAY_PROFILE_SCALE": str(self.scale),
+            "GAMEDAY_PROFILE_TIME_SCALE": str(self.time_scale),
+            "GAMEDAY_API_KEY": api_key,
+            "GAMEDAY_RUN_DIR": str(self.run_dir),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
+        command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
+        command += [*distribution, "--host", self.host, "--run-time", f"{int(self.seconds) + 90}s"]
+        command += ["--csv", str(self.run_dir / "locust"), "--csv-full-history", "--only-summary"]
+        command += ["--exit-code-on-error", "0", "--loglevel", "WARNING"]
+        with open(self.run_dir / "locust.log", "wb") as log:
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+            try:
+                yield process
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
 
 
 def _checked_request(args: argparse.Namespace) -> tuple[Path, Profile]:

@@ -14,7 +14,7 @@ from gameday.measure.ledger import (
     LedgerReport,
     dead_lettered_ids,
     queue_depth,
-    read_ids,
+    read_run_ids,
     reconcile,
     wait_for_drain,
 )
@@ -73,8 +73,7 @@ def collect_ledger(
         baseline = json.loads((run_dir / BASELINE).read_text())
         effects = _net(effects, baseline["effects"])
         dead = _net(dead, baseline["dead_lettered"])
-    acked_path = run_dir / ACKED_FILE
-    acked_ids = set(read_ids(acked_path)) if acked_path.is_file() else set()
+    acked_ids = read_run_ids(run_dir, ACKED_FILE)
     report = reconcile(
         acked_ids, effects, dead, in_flight=left, drained=drained, drain_seconds=seconds
     )
@@ -103,8 +102,7 @@ def _add_pipeline_measurements(
         order = orders.get(order_id)
         if order and order.get("acceptedAt") and order.get("firstAppliedAt"):
             e2e.record_ms((order["firstAppliedAt"] - order["acceptedAt"]) * 1000)
-    poison_path = run_dir / POISON_FILE
-    poison = set(read_ids(poison_path)) if poison_path.is_file() else set()
+    poison = read_run_ids(run_dir, POISON_FILE)
     unplanned = [i for i in acked if dead.get(i) and i not in poison and not orders.get(i)]
     measurements.counters["dlq.unexpected_growth"] = len(unplanned)
     quarantined = [seconds for order_id, seconds in quarantine.items() if order_id in poison]

@@ -38,8 +38,10 @@ class Guardrail:
         run_dir: Path | None = None,
         interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        on_abort: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.rules = rules
+        self.on_abort = on_abort
         self.run_dir = run_dir
         self.interval = interval
         self._clock = clock
@@ -92,6 +94,8 @@ class Guardrail:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / ABORT).write_text(json.dumps(self.reason, indent=2))
         self.aborted.set()
+        if self.on_abort is not None:
+            self.on_abort(self.reason)
         return self.reason
 
 

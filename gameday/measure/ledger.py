@@ -54,6 +54,16 @@ class AckedIds:
             self._file.close()
 
 
+def read_run_ids(run_dir: Path, name: str) -> set[str]:
+    """Ids in ``name`` and its per-writer siblings (``acked-ids.chaos.txt`` by ``acked-ids.txt``).
+
+    Each process that records ids writes its own file, so lines never interleave.
+    """
+    stem, suffix = name.rsplit(".", 1)
+    paths = [run_dir / name, *sorted(run_dir.glob(f"{stem}.*.{suffix}"))]
+    return {i for path in paths if path.is_file() for i in read_ids(path)}
+
+
 def read_ids(path: Path) -> Iterator[str]:
     with open(path) as handle:
         for line in handle:

@@ -1,0 +1,107 @@
+"""Orders sent the way a client sends them, recorded for the ledger.
+
+Every 202 is appended to the run folder's ``acked-ids.chaos.txt`` (and poison
+to ``poison-ids.chaos.txt``): the load generator's truth, kept outside the system.
+"""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from gameday.chaos import context
+from gameday.measure.collect import POISON_FILE
+from gameday.measure.ledger import ACKED_FILE, AckedIds
+
+__all__ = ["submit_duplicates", "submit_orders"]
+
+CHAOS_ACKED = ACKED_FILE.replace(".txt", ".chaos.txt")
+CHAOS_POISON = POISON_FILE.replace(".txt", ".chaos.txt")
+POISON_CURRENCY = "XXX"  # envelope-valid, refused by the worker's business rules
+
+
+def _order(poison: bool) -> dict[str, Any]:
+    order_id = f"chaos-{uuid.uuid4().hex[:16]}"
+    return {"orderId": order_id, "amount": 25.0, "currency": POISON_CURRENCY if poison else "USD"}
+
+
+def _post(client: httpx.Client, url: str, key: str, api_key: str, order: dict[str, Any]) -> Any:
+    try:
+        return client.post(
+            url, json=order, headers={"X-Api-Key": api_key, "Idempotency-Key": key}, timeout=15
+        )
+    except httpx.HTTPError as exc:
+        raise ActivityFailed(f"POST {url} failed: {exc}") from None
+
+
+def submit_orders(
+    count: int = 10,
+    poison: bool = False,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, int]:
+    """Send count orders one after another (poison: envelope-valid, business-invalid).
+
+    Returns the answers by status code; a 202 is recorded as an acked id.
+    """
+    state = context.stack(configuration)
+    url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
+    run_dir = context.run_dir(configuration)
+    acked, poisoned = AckedIds(run_dir, CHAOS_ACKED), AckedIds(run_dir, CHAOS_POISON)
+    statuses: dict[str, int] = {}
+    try:
+        with httpx.Client() as client:
+            for _ in range(count):
+                order = _order(poison)
+                response = _post(client, url, f"key-{order['orderId']}", api_key, order)
+                statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+                if response.status_code == 202:
+                    acked.record(order["orderId"])
+                    if poison:
+                        poisoned.record(order["orderId"])
+    finally:
+        acked.close()
+        poisoned.close()
+    return statuses
+
+
+def submit_duplicates(
+    keys: int = 5,
+    copies: int = 3,
+    concurrent: bool = True,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Send each of keys orders copies times under one Idempotency-Key (at once, or in turn).
+
+    Returns the answers by status and whether every 202 for a key carried the same eventId.
+    """
+    state = context.stack(configuration)
+    url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
+    acked = AckedIds(context.run_dir(configuration), CHAOS_ACKED)
+    statuses: dict[str, int] = {}
+    identical = True
+    try:
+        with httpx.Client() as client, ThreadPoolExecutor(max_workers=copies) as pool:
+            for _ in range(keys):
+                order = _order(poison=False)
+                key = f"key-{order['orderId']}"
+                if concurrent:
+                    futures = [
+                        pool.submit(_post, client, url, key, api_key, order) for _ in range(copies)
+                    ]
+                    answers = [f.result() for f in futures]
+                else:
+                    answers = [_post(client, url, key, api_key, order) for _ in range(copies)]
+                for answer in answers:
+                    statuses[str(answer.status_code)] = statuses.get(str(answer.status_code), 0) + 1
+                event_ids = {a.json()["eventId"] for a in answers if a.status_code == 202}
+                identical = identical and len(event_ids) <= 1
+                if event_ids:
+                    acked.record(order["orderId"])
+    finally:
+        acked.close()
+    return {"statuses": statuses, "identicalReplays": identical}

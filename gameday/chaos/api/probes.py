@@ -1,0 +1,43 @@
+"""Readiness and circuit states, from the API's and the workers' own endpoints."""
+
+import httpx
+from chaoslib.types import Configuration, Secrets
+from prometheus_client.parser import text_string_to_metric_families
+
+from gameday.chaos import context, web
+from system_under_test.circuit import STATE_NUMBER
+
+__all__ = ["api_status", "circuit_state"]
+
+_STATES = {number: name for name, number in STATE_NUMBER.items()}
+_WORST = ["closed", "half_open", "open"]
+
+
+def api_status(configuration: Configuration = None, secrets: Secrets = None) -> str:
+    """The API's readiness from GET /ready: "ready", "degraded" or "not_ready"."""
+    return str(web.get_json(configuration, "/ready")["status"])
+
+
+def circuit_state(
+    circuit: str = "downstream", configuration: Configuration = None, secrets: Secrets = None
+) -> str:
+    """The worst state of a circuit breaker across the workers: "closed", "half_open", "open".
+
+    circuit: "downstream" (the workers' calls) or "sqs_publish" (the API's); read from
+    each process's /metrics.
+    """
+    state = context.stack(configuration)
+    worst = "closed"
+    for name, part in state["parts"].items():
+        if name != "api" and not name.startswith("worker-"):
+            continue
+        try:
+            text = httpx.get(part["endpoint"] + "/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "sut_circuit_state" and sample.labels["circuit"] == circuit:
+                    found = _STATES.get(int(sample.value), "closed")
+                    worst = max(worst, found, key=_WORST.index)
+    return worst

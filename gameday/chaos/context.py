@@ -1,0 +1,82 @@
+"""What every activity needs: the stack it acts on and the run folder it writes to.
+
+Activities reach the system only over HTTP and the AWS APIs. They find the
+stack through its state file (``gameday_state_dir`` in the experiment's
+configuration, else ``GAMEDAY_STATE_DIR``, else ``.gameday``) and write evidence
+to the run folder (``gameday_run_dir``, else ``GAMEDAY_RUN_DIR``, else a new
+folder under ``reports/output/runs``), one per ``chaos run`` process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+
+from gameday.errors import HarnessError
+from gameday.settings import ENV_STATE_DIR, Settings
+from gameday.stack import state as statefile
+
+RUNS = Path(__file__).resolve().parents[2] / "reports" / "output" / "runs"
+_RUN_DIR: dict[str, Path] = {}  # the run folder of this process, once chosen
+_TIMELINE: dict[str, Any] = {}  # the control's sampler, while one runs
+
+
+def settings(configuration: dict[str, Any] | None) -> Settings:
+    state_dir = (configuration or {}).get("gameday_state_dir")
+    environ = dict(os.environ)
+    if state_dir:
+        environ[ENV_STATE_DIR] = str(state_dir)
+    return Settings.from_env(environ)
+
+
+def stack(configuration: dict[str, Any] | None) -> dict[str, Any]:
+    """The running stack's state; an activity on a stopped stack fails saying what to start."""
+    try:
+        return statefile.running_state(settings(configuration))
+    except HarnessError as exc:
+        raise ActivityFailed(f"{exc.message} ({exc.hint})") from None
+
+
+def aws(configuration: dict[str, Any] | None, service: str) -> Any:
+    return statefile.aws_client(stack(configuration), service)
+
+
+def api_url(configuration: dict[str, Any] | None) -> str:
+    configured = (configuration or {}).get("gameday_api_url")
+    return str(configured or stack(configuration)["parts"]["api"]["endpoint"])
+
+
+def run_dir(configuration: dict[str, Any] | None = None, title: str = "chaos") -> Path:
+    """This process's run folder, chosen on first use."""
+    if "current" not in _RUN_DIR:
+        configured = (configuration or {}).get("gameday_run_dir") or os.environ.get(
+            "GAMEDAY_RUN_DIR"
+        )
+        if configured:
+            folder = Path(configured)
+        else:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chaos"
+            folder = RUNS / f"{stamp}-{slug}"
+        folder.mkdir(parents=True, exist_ok=True)
+        _RUN_DIR["current"] = folder
+    return _RUN_DIR["current"]
+
+
+def attach_sampler(sampler: Any | None) -> None:
+    if sampler is None:
+        _TIMELINE.pop("sampler", None)
+    else:
+        _TIMELINE["sampler"] = sampler
+
+
+def mark(marker: str, **fields: Any) -> None:
+    """A marker on the run's timeline (fault windows, activities), if a sampler runs."""
+    sampler = _TIMELINE.get("sampler")
+    if sampler is not None:
+        sampler.mark(marker, **fields)

@@ -1,0 +1,141 @@
+"""The gameday control: timeline, guardrails, and no silent pass for a failed fault.
+
+Declared in an experiment (or with ``chaos run --control``) as::
+
+    controls:
+      - name: gameday
+        provider:
+          type: python
+          module: gameday.chaos.controls
+          arguments: {guardrails: [ingest-latency], grace_seconds: 10}
+
+- Every activity and fault window is marked on the run's timeline
+  (``timeline.jsonl``), sampled once a second while the experiment runs.
+- Guardrails (catalogue SLOs watched live) abort the experiment when one stays
+  breached past its grace period: the load stops, Chaos Toolkit runs the
+  rollbacks, ``abort.json`` records why (``gameday run`` exits 2).
+- A method action that failed (a fault never injected) turns the journal's
+  status to "failed": Chaos Toolkit alone would end such a run "completed".
+- At the end (after the rollbacks) the queue drains, every acked id is accounted
+  for and the SLO catalogue judges the run folder (``verdict.json``); a breached
+  SLO marks the journal ``deviated``, so ``chaos run`` exits 1 as it does for a
+  deviated steady state.
+"""
+
+import json
+import logging
+from typing import Any
+
+from chaoslib.exit import exit_gracefully
+from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
+
+from gameday.chaos import context as run
+from gameday.chaos.load.actions import stop_load
+from gameday.measure import slo, verdict
+from gameday.measure.collect import collect_ledger, snapshot_baseline
+from gameday.measure.guardrail import Guardrail, rules_for
+from gameday.measure.sampler import TimelineSampler
+from gameday.stack.state import aws_client
+
+logger = logging.getLogger("chaostoolkit")
+FAILED_ACTIONS = "failed-actions.json"
+
+_RUN: dict[str, Any] = {}
+
+
+def before_experiment_control(
+    context: Experiment,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    guardrails: list[str] | None = None,
+    grace_seconds: float = 10.0,
+    drain_timeout_seconds: float = 120.0,
+    **kwargs: Any,
+) -> None:
+    run_dir = run.run_dir(configuration, context.get("title", "chaos"))
+    state = run.stack(configuration)
+    snapshot_baseline(run_dir, state)
+    sampler = TimelineSampler(
+        run_dir,
+        aws_client(state, "sqs"),
+        state["resources"]["queue_url"],
+        state["resources"]["dlq_url"],
+        state["parts"]["api"]["endpoint"],
+        [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
+    )
+    sampler.start()
+    sampler.mark("experiment_start", title=context.get("title"))
+    run.attach_sampler(sampler)
+    guardrail = Guardrail(
+        rules_for(list(guardrails or []), lambda: sampler.latest, grace_seconds),
+        run_dir=run_dir,
+        on_abort=_abort,
+    )
+    guardrail.start()
+    _RUN.update(
+        sampler=sampler,
+        guardrail=guardrail,
+        failed=[],
+        in_rollbacks=False,
+        drain_timeout=drain_timeout_seconds,
+    )
+    logger.info(f"gameday: run folder {run_dir}")
+
+
+def _abort(reason: dict[str, Any]) -> None:
+    logger.error(
+        f"gameday guardrail: {reason['guardrail']} measured {reason['measured']} "
+        f"({reason['objective']}) for {reason['breachedForSeconds']} s; aborting, rollbacks follow"
+    )
+    run.mark("guardrail_abort", **reason)
+    stop_load()
+    exit_gracefully()  # SIGUSR1: Chaos Toolkit interrupts the method and runs the rollbacks
+
+
+def before_rollback_control(context: Experiment, **kwargs: Any) -> None:
+    _RUN["in_rollbacks"] = True
+    run.mark("rollbacks_start")
+
+
+def before_activity_control(context: Activity, **kwargs: Any) -> None:
+    run.mark("activity_start", name=context.get("name"), type=context.get("type"))
+
+
+def after_activity_control(context: Activity, state: Run, **kwargs: Any) -> None:
+    status = state.get("status") if isinstance(state, dict) else None
+    run.mark("activity_end", name=context.get("name"), status=status)
+    if context.get("type") == "action" and status == "failed" and not _RUN.get("in_rollbacks"):
+        _RUN.setdefault("failed", []).append(
+            {"name": context.get("name"), "error": state.get("output") or state.get("exception")}
+        )
+
+
+def after_experiment_control(
+    context: Experiment, state: Journal, configuration: Configuration = None, **kwargs: Any
+) -> None:
+    stop_load()
+    for part in ("guardrail", "sampler"):
+        if part in _RUN:
+            _RUN[part].stop()
+    run.attach_sampler(None)
+    failed = _RUN.get("failed", [])
+    run_dir = run.run_dir(configuration)
+    if failed:
+        (run_dir / FAILED_ACTIONS).write_text(json.dumps(failed, indent=2, default=str))
+        if state.get("status") == "completed":
+            state["status"] = "failed"  # a fault that never happened must not read as a pass
+        logger.error(f"gameday: {len(failed)} method action(s) failed: the run failed")
+    _judge(state, configuration, float(_RUN.get("drain_timeout", 120.0)))
+    _RUN.clear()
+
+
+def _judge(journal: Journal, configuration: Configuration, drain_timeout: float) -> None:
+    run_dir = run.run_dir(configuration)
+    logger.info("gameday: waiting for the drain, then accounting for every acked id")
+    collect_ledger(run_dir, run.stack(configuration), drain_timeout)
+    result = verdict.evaluate(slo.load_catalogue(), run_dir)
+    verdict.write(result, run_dir)
+    for line in verdict.table(result).splitlines():
+        logger.info(line)
+    if result.status == verdict.BREACHED:
+        journal["deviated"] = True

@@ -1,0 +1,1 @@
+"""Fault switches: the SSM parameters the reference system reads (failure-lambda style)."""

@@ -1,0 +1,1 @@
+"""Locust load profiles, run in the background of an experiment."""

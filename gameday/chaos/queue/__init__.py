@@ -1,0 +1,1 @@
+"""The orders queue and its dead-letter queue (SQS)."""
