@@ -9,6 +9,7 @@ folder under ``reports/output/runs``), one per ``chaos run`` process.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import UTC, datetime
@@ -80,3 +81,14 @@ def mark(marker: str, **fields: Any) -> None:
     sampler = _TIMELINE.get("sampler")
     if sampler is not None:
         sampler.mark(marker, **fields)
+
+
+CHAOS_MEASUREMENTS = "measurements.chaos.json"  # beside the load's own measurements.json
+
+
+def record_value(configuration: dict[str, Any] | None, indicator: str, value: float) -> None:
+    """Add a measured value (e.g. a fault's activation time) to this run's evidence."""
+    path = run_dir(configuration) / CHAOS_MEASUREMENTS
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data.setdefault("values", {}).setdefault(indicator, []).append(value)
+    path.write_text(json.dumps(data, indent=1))

@@ -26,6 +26,7 @@ import json
 import logging
 from typing import Any
 
+from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
@@ -50,8 +51,14 @@ def before_experiment_control(
     guardrails: list[str] | None = None,
     grace_seconds: float = 10.0,
     drain_timeout_seconds: float = 120.0,
+    slos: list[str] | None = None,
     **kwargs: Any,
 ) -> None:
+    try:  # the SLOs this experiment promises to keep (default: the whole catalogue)
+        catalogue = slo.load_catalogue()
+        catalogue = catalogue.only(list(slos)) if slos else catalogue
+    except slo.CatalogueError as exc:
+        raise InterruptExecution(f"gameday control: slos: {exc}") from None
     run_dir = run.run_dir(configuration, context.get("title", "chaos"))
     state = run.stack(configuration)
     snapshot_baseline(run_dir, state)
@@ -78,6 +85,7 @@ def before_experiment_control(
         failed=[],
         in_rollbacks=False,
         drain_timeout=drain_timeout_seconds,
+        catalogue=catalogue,
     )
     logger.info(f"gameday: run folder {run_dir}")
 
@@ -125,15 +133,18 @@ def after_experiment_control(
         if state.get("status") == "completed":
             state["status"] = "failed"  # a fault that never happened must not read as a pass
         logger.error(f"gameday: {len(failed)} method action(s) failed: the run failed")
-    _judge(state, configuration, float(_RUN.get("drain_timeout", 120.0)))
+    if "catalogue" in _RUN:
+        _judge(state, configuration, _RUN["catalogue"], float(_RUN["drain_timeout"]))
     _RUN.clear()
 
 
-def _judge(journal: Journal, configuration: Configuration, drain_timeout: float) -> None:
+def _judge(
+    journal: Journal, configuration: Configuration, catalogue: Any, drain_timeout: float
+) -> None:
     run_dir = run.run_dir(configuration)
     logger.info("gameday: waiting for the drain, then accounting for every acked id")
     collect_ledger(run_dir, run.stack(configuration), drain_timeout)
-    result = verdict.evaluate(slo.load_catalogue(), run_dir)
+    result = verdict.evaluate(catalogue, run_dir)
     verdict.write(result, run_dir)
     for line in verdict.table(result).splitlines():
         logger.info(line)

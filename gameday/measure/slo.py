@@ -9,7 +9,7 @@ field, and is a harness error (exit 3).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,14 @@ class Catalogue:
     path: Path
     slos: tuple[Slo, ...]
     invariants: tuple[Invariant, ...]
+
+    def only(self, names: list[str]) -> Catalogue:
+        """The catalogue narrowed to these SLOs (an experiment's promises); invariants stay."""
+        unknown = sorted(set(names) - {slo.name for slo in self.slos})
+        if unknown:
+            known = ", ".join(slo.name for slo in self.slos)
+            raise CatalogueError(f"{self.path}: no SLO {unknown[0]!r} (known: {known})")
+        return replace(self, slos=tuple(slo for slo in self.slos if slo.name in names))
 
     def slo(self, name: str) -> Slo:
         for slo in self.slos:

@@ -92,6 +92,14 @@ class Measurements:
     def load(cls, run_dir: Path) -> Measurements:
         return cls.from_dict(json.loads((run_dir / MEASUREMENTS).read_text()))
 
+    @classmethod
+    def load_all(cls, run_dir: Path) -> Measurements:
+        """``measurements.json`` merged with per-writer siblings (``measurements.chaos.json``)."""
+        paths = [run_dir / MEASUREMENTS, *sorted(run_dir.glob("measurements.*.json"))]
+        return cls.merged(
+            cls.from_dict(json.loads(path.read_text())) for path in paths if path.is_file()
+        )
+
 
 @dataclass
 class Result:
@@ -122,7 +130,7 @@ class RunVerdict:
 def evaluate(catalogue: Catalogue, run_dir: Path) -> RunVerdict:
     """Judge a run folder by the catalogue; writes nothing (see ``write``)."""
     missing = [name for name in (MEASUREMENTS, LEDGER) if not (run_dir / name).is_file()]
-    measurements = Measurements.load(run_dir) if MEASUREMENTS not in missing else None
+    measurements = Measurements.load_all(run_dir) if MEASUREMENTS not in missing else None
     ledger = json.loads((run_dir / LEDGER).read_text()) if LEDGER not in missing else None
     results: list[Result] = []
     for slo in catalogue.slos:

@@ -4,6 +4,7 @@ Every 202 is appended to the run folder's ``acked-ids.chaos.txt`` (and poison
 to ``poison-ids.chaos.txt``): the load generator's truth, kept outside the system.
 """
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +14,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
+from gameday.chaos.api.probes import circuit_state
 from gameday.measure.collect import POISON_FILE
 from gameday.measure.ledger import ACKED_FILE, AckedIds
 
@@ -77,7 +79,7 @@ def submit_duplicates(
 ) -> dict[str, Any]:
     """Send each of keys orders copies times under one Idempotency-Key (at once, or in turn).
 
-    Returns the answers by status and whether every 202 for a key carried the same eventId.
+    Returns the answers by status; fails if two 202s for one key carried different eventIds.
     """
     state = context.stack(configuration)
     url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
@@ -104,4 +106,32 @@ def submit_duplicates(
                     acked.record(order["orderId"])
     finally:
         acked.close()
+    if not identical:
+        raise ActivityFailed(f"a replayed submit answered another eventId ({statuses})")
     return {"statuses": statuses, "identicalReplays": identical}
+
+
+def expect_circuit(
+    state: str,
+    circuit: str = "downstream",
+    timeout_seconds: float = 60,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Wait until a circuit breaker reaches state ("open", "closed"); fails after timeout_seconds.
+
+    Returns the seconds it took: how long the system needed to notice (open) or recover
+    (closed).
+    """
+    started = time.monotonic()
+    while True:
+        found = circuit_state(circuit, configuration)
+        if found == state:
+            seconds = round(time.monotonic() - started, 2)
+            context.mark("circuit", circuit=circuit, state=state, after_s=seconds)
+            return {"circuit": circuit, "state": state, "seconds": seconds}
+        if time.monotonic() - started > timeout_seconds:
+            raise ActivityFailed(
+                f"circuit {circuit} stayed {found}, not {state}, for {timeout_seconds} s"
+            )
+        time.sleep(0.5)

@@ -12,12 +12,13 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from gameday.chaos import context
+from gameday.chaos import context, web
 from system_under_test.faults import MODE_DEFAULTS
 
 __all__ = ["clear_faults", "set_fault"]
 
 MAX_TTL_SECONDS = 24 * 3600
+ACTIVATION_TIMEOUT_S = 10.0
 
 
 def set_fault(
@@ -30,7 +31,9 @@ def set_fault(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Switch a fault on for ttl_seconds (it expires by itself); returns the fault document.
+    """Switch a fault on for ttl_seconds (it expires by itself) and wait until the API applies it.
+
+    Returns the fault document and activationSeconds; fails if not applied within 10 s.
 
     mode: poison_payload, slow_downstream, random_fail_p30, duplicate_submit or slow_api;
     latency_ms (ms), error_rate and ratio (0-1) and status_code override the mode's defaults.
@@ -56,11 +59,25 @@ def set_fault(
         Overwrite=True,
     )
     context.mark("fault_start", fault=mode, document=document)
-    return document
+    seconds = _activation_seconds(configuration, mode)
+    if seconds is None:
+        raise ActivityFailed(f"the API did not apply {mode} within {ACTIVATION_TIMEOUT_S:.0f} s")
+    context.record_value(configuration, "fault.activation_time_s", seconds)
+    return {**document, "activationSeconds": round(seconds, 3)}
+
+
+def _activation_seconds(configuration: Configuration, mode: str) -> float | None:
+    """Seconds from the switch until GET /ready reports the fault (bounded)."""
+    started = time.monotonic()
+    while time.monotonic() - started < ACTIVATION_TIMEOUT_S:
+        if web.get_json(configuration, "/ready")["faults"]["mode"] == mode:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
 
 
 def clear_faults(configuration: Configuration = None, secrets: Secrets = None) -> bool:
-    """Switch every fault off (the structured document and the plain mode); returns True."""
+    """Switch every fault off (the document and the plain mode) and wait until the API has."""
     state = context.stack(configuration)
     ssm = context.aws(configuration, "ssm")
     ssm.put_parameter(
@@ -76,4 +93,6 @@ def clear_faults(configuration: Configuration = None, secrets: Secrets = None) -
         Overwrite=True,
     )
     context.mark("fault_end")
+    if _activation_seconds(configuration, "none") is None:
+        raise ActivityFailed(f"the API still applies a fault {ACTIVATION_TIMEOUT_S:.0f} s later")
     return True

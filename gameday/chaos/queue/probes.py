@@ -21,13 +21,13 @@ def queue_depth(configuration: Configuration = None, secrets: Secrets = None) ->
 
 def messages_in_flight(configuration: Configuration = None, secrets: Secrets = None) -> int:
     """Messages a worker holds right now (received, not yet deleted), a count."""
-    return _depth(configuration, "queue_url")["in_flight"]
+    return _depth(configuration, "queue_url")["inFlight"]
 
 
 def dlq_depth(configuration: Configuration = None, secrets: Secrets = None) -> int:
     """Messages in the dead-letter queue, a count."""
     depth = _depth(configuration, "dlq_url")
-    return depth["visible"] + depth["in_flight"] + depth["delayed"]
+    return depth["visible"] + depth["inFlight"] + depth["delayed"]
 
 
 def dlq_count_by_error_type(
