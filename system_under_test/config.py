@@ -37,6 +37,7 @@ CIRCUIT_RESET_SECONDS = "SUT_CIRCUIT_RESET_SECONDS"
 WORKER_BATCH_SIZE = "SUT_WORKER_BATCH_SIZE"
 WORKER_WAIT_SECONDS = "SUT_WORKER_WAIT_SECONDS"
 MAX_RECEIVE_COUNT = "SUT_MAX_RECEIVE_COUNT"
+FAULT_SEED = "SUT_FAULT_SEED"  # makes injected faults reproducible (0: not seeded)
 
 #: SQS's own limit, and the API's body cap.
 MAX_BODY_BYTES = 256 * 1024
@@ -73,6 +74,7 @@ class SutConfig:
     worker_batch_size: int = 10
     worker_wait_seconds: int = 5
     max_receive_count: int = 3
+    fault_seed: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SutConfig:
@@ -108,6 +110,7 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "circuit_failure_threshold": (CIRCUIT_FAILURE_THRESHOLD, int),
     "circuit_success_threshold": (CIRCUIT_SUCCESS_THRESHOLD, int),
     "circuit_reset_seconds": (CIRCUIT_RESET_SECONDS, float),
+    "fault_seed": (FAULT_SEED, int),
     "worker_batch_size": (WORKER_BATCH_SIZE, int),
     "worker_wait_seconds": (WORKER_WAIT_SECONDS, int),
     "max_receive_count": (MAX_RECEIVE_COUNT, int),

@@ -8,6 +8,7 @@ down; nothing is enqueued unless the answer is 202.
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import uuid
@@ -66,7 +67,13 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     faults = FaultSwitch.from_config(deps.ssm, config)
     sqs_circuit = CircuitBreaker.from_config("sqs_publish", config)
     publisher = Publisher(
-        deps.sqs, config.queue_url, sqs_circuit, faults, metrics, config.request_deadline_seconds
+        deps.sqs,
+        config.queue_url,
+        sqs_circuit,
+        faults,
+        metrics,
+        config.request_deadline_seconds,
+        rng=random.Random(config.fault_seed) if config.fault_seed else None,  # noqa: S311
     )
     health = Health(config, deps.sqs, deps.dynamodb, faults, {"sqs_publish": sqs_circuit})
     metrics.watch({"sqs_publish": sqs_circuit}, lambda: faults.current().mode())

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 
 from system_under_test.config import SutConfig
 from system_under_test.downstream.app import create_app
 from system_under_test.faults import FaultSwitch
 from system_under_test.runtime import aws_client, serve
-
-SEED = "SUT_FAULT_SEED"  # makes injected failures reproducible
 
 
 def main() -> None:
@@ -20,8 +17,7 @@ def main() -> None:
     args = parser.parse_args()
     config = SutConfig.from_env()
     faults = FaultSwitch.from_config(aws_client("ssm"), config)
-    seed = os.environ.get(SEED)
-    rng = random.Random(int(seed)) if seed else None  # noqa: S311
+    rng = random.Random(config.fault_seed) if config.fault_seed else None  # noqa: S311
     serve(create_app(faults, rng), args.port)
 
 
