@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from gameday import __version__
@@ -64,6 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
 
     _add_load(commands)
+
+    run = commands.add_parser("run", help="run a gameday: Chaos Toolkit experiments, a report")
+    run.add_argument(
+        "experiments",
+        metavar="EXPERIMENT",
+        nargs="*",
+        help="names in experiments/ or files (default: the five stories)",
+    )
+    run.add_argument("--time-scale", type=float, default=1.0, help="multiply load durations")
+    run.add_argument("--seed", type=int, help="make fault and traffic randomness reproducible")
+    run.add_argument("--dry", action="store_true", help="validate and walk, inject nothing")
+    run.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
+    report = commands.add_parser("report", help="render the HTML report of a run folder again")
+    report.add_argument("run_dir", metavar="RUN_DIR")
 
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")
@@ -173,6 +188,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "dlq": _operate,
         "verdict": _verdict,
         "load": _load,
+        "run": _run,
+        "report": _report,
         "bench": _bench,
     }
     return handlers[args.command](args, settings, sys.stdout, sys.stderr)
@@ -204,6 +221,19 @@ def _load(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO
     from gameday import load
 
     return load.main(args, settings, out, err)
+
+
+def _run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    from gameday import run
+
+    return run.main(args, settings, out, err)
+
+
+def _report(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:
+    from gameday.report import render
+
+    print(render(Path(args.run_dir)), file=out)
+    return 0
 
 
 def _verdict(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:

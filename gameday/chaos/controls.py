@@ -31,6 +31,7 @@ from chaoslib.exit import exit_gracefully
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
 from gameday.chaos import context as run
+from gameday.chaos.faults.actions import clear_faults
 from gameday.chaos.load.actions import stop_load
 from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
@@ -122,6 +123,7 @@ def after_experiment_control(
     context: Experiment, state: Journal, configuration: Configuration = None, **kwargs: Any
 ) -> None:
     stop_load()
+    _clear_faults_anyway(configuration)
     for part in ("guardrail", "sampler"):
         if part in _RUN:
             _RUN[part].stop()
@@ -136,6 +138,17 @@ def after_experiment_control(
     if "catalogue" in _RUN:
         _judge(state, configuration, _RUN["catalogue"], float(_RUN["drain_timeout"]))
     _RUN.clear()
+
+
+def _clear_faults_anyway(configuration: Configuration) -> None:
+    """No fault outlives its experiment, even when Chaos Toolkit skipped the rollbacks.
+
+    (Its default rollback strategy plays none after an interruption: Ctrl-C, an abort.)
+    """
+    try:
+        clear_faults(configuration)
+    except Exception as exc:  # the stack may be gone; the faults expire by themselves
+        logger.warning(f"gameday: could not clear faults at the end: {exc}")
 
 
 def _judge(

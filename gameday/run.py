@@ -1,0 +1,257 @@
+"""`gameday run [EXPERIMENT ...]`: a whole gameday, one Chaos Toolkit experiment at a time.
+
+Each experiment runs with the real ``chaos run`` (rollbacks always played)
+against the running stack, or against a private one started for the gameday
+and stopped after it. All of them write into one run folder, one sub-folder
+per experiment (journal, Locust statistics, timeline, ledger, verdict); the
+gameday's verdict is the worst of theirs, and the report is rendered at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from gameday.errors import EXIT_ABORTED, EXIT_BREACHED, EXIT_HARNESS, EXIT_OK, HarnessError
+from gameday.measure import verdict
+from gameday.settings import ENV_STATE_DIR, Settings
+from gameday.stack import state as statefile
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = REPO / "experiments"
+RUNS = REPO / "reports" / "output" / "runs"
+#: The default gameday, in the order a team would play it: the cheap stories first.
+DEFAULT_ORDER = (
+    "poison-payloads",
+    "duplicate-submits",
+    "random-failures",
+    "slow-downstream",
+    "traffic-spike",
+)
+#: A private stack plays the stories in seconds: short timeouts, quick circuits.
+PRIVATE_STACK_ENV = {
+    "GAMEDAY_WORKER_TIMEOUT_SECONDS": "1",
+    "SUT_CIRCUIT_FAILURE_THRESHOLD": "3",
+    "SUT_CIRCUIT_RESET_SECONDS": "2",
+    "SUT_DOWNSTREAM_ATTEMPTS": "2",
+    "SUT_WORKER_WAIT_SECONDS": "1",
+}
+SUMMARY = "gameday.json"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SEVERITY = {EXIT_OK: 0, EXIT_BREACHED: 1, EXIT_ABORTED: 2, EXIT_HARNESS: 3}
+
+
+@dataclass
+class Outcome:
+    experiment: str
+    title: str
+    status: str  # held, breached, deviated, aborted, failed
+    exit_code: int
+    journal_status: str | None
+    deviated: bool
+    seconds: float
+    detail: str = ""
+    score: float | None = None
+
+
+def find_experiments(names: list[str]) -> list[Path]:
+    """Experiment files by name (``poison-payloads``) or path; a missing one is named."""
+    chosen = names or list(DEFAULT_ORDER)
+    paths = []
+    for name in chosen:
+        path = Path(name)
+        if not path.suffix:
+            path = EXPERIMENTS / f"{name}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
+            raise HarnessError(f"no experiment {name!r}", f"known: {known}, or give a file path")
+        paths.append(path)
+    return paths
+
+
+def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    experiments = find_experiments(args.experiments)
+    if args.time_scale <= 0:
+        raise HarnessError(f"--time-scale {args.time_scale} must be positive")
+    for path in experiments:
+        _validate(path)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{stamp}-gameday"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - began:5.0f}s] {message}", file=err, flush=True)
+
+    outcomes: list[Outcome] = []
+    with _stack(settings, run_dir, args.seed, progress) as state_dir:
+        for n, path in enumerate(experiments, 1):
+            progress(f"experiment {n}/{len(experiments)}: {path.stem}")
+            outcomes.append(_play(path, run_dir, state_dir, args, progress))
+    code = max((o.exit_code for o in outcomes), key=_SEVERITY.__getitem__, default=EXIT_OK)
+    summary = {
+        "started": stamp,
+        "seconds": round(time.monotonic() - began, 1),
+        "exitCode": code,
+        "dry": bool(args.dry),
+        "outcomes": [asdict(o) for o in outcomes],
+    }
+    (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
+    from gameday.report import render
+
+    report = render(run_dir)
+    print(_table(outcomes, code), file=out)
+    print(f"run folder: {run_dir}\nreport: {report}", file=out)
+    return code
+
+
+def _validate(path: Path) -> None:
+    """``chaos validate`` first: a syntax error or an unknown activity is named, exit 3."""
+    result = subprocess.run(  # noqa: S603
+        [*_chaos(), "--no-log-file", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = [_ANSI.sub("", line) for line in (result.stdout + result.stderr).splitlines()]
+        problems = [line.split("] ", 1)[-1] for line in lines if "ERROR" in line or "- " in line]
+        raise HarnessError(f"{path}: {'; '.join(problems[-3:]) or 'not a valid experiment'}")
+
+
+def _chaos() -> list[str]:
+    return [sys.executable, "-m", "chaostoolkit"]
+
+
+@contextmanager
+def _stack(settings: Settings, run_dir: Path, seed: int | None, progress: Any) -> Iterator[Path]:
+    """The running stack's state folder, or a private stack's for the gameday's length."""
+    try:
+        statefile.running_state(settings)
+        progress(f"using the running stack ({settings.state_file})")
+        yield settings.state_dir
+        return
+    except HarnessError:
+        pass
+    state_dir = run_dir / "stack"
+    env = {**os.environ, **PRIVATE_STACK_ENV, ENV_STATE_DIR: str(state_dir)}
+    for port in ("GAMEDAY_BACKEND_PORT", "GAMEDAY_API_PORT", "GAMEDAY_DOWNSTREAM_PORT"):
+        env[port] = "0"  # a private stack never collides with the user's ports
+    if seed is not None:
+        env["SUT_FAULT_SEED"] = str(seed)
+    progress("starting a private stack for this gameday")
+    up = subprocess.run(
+        [sys.executable, "-m", "gameday", "up", "--detach"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if up.returncode != 0:
+        raise HarnessError(f"the private stack did not start: {up.stderr.strip()[-500:]}")
+    try:
+        yield state_dir
+    finally:
+        progress("stopping the private stack")
+        subprocess.run(
+            [sys.executable, "-m", "gameday", "down"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def _play(
+    path: Path, run_dir: Path, state_dir: Path, args: argparse.Namespace, progress: Any
+) -> Outcome:
+    folder = run_dir / path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    journal_path = folder / "journal.json"
+    env = {
+        **os.environ,
+        ENV_STATE_DIR: str(state_dir),
+        "GAMEDAY_RUN_DIR": str(folder),
+        "GAMEDAY_TIME_SCALE": str(args.time_scale),
+    }
+    if args.seed is not None:
+        env["GAMEDAY_SEED"] = str(args.seed)
+    command = [*_chaos(), "--log-file", str(folder / "chaostoolkit.log"), "run", str(path)]
+    command += ["--journal-path", str(journal_path), "--rollback-strategy", "always"]
+    if args.dry:
+        command += ["--dry", "actions"]
+    started = time.monotonic()
+    with subprocess.Popen(  # noqa: S603
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:  # chaos ends on its own; every activity is bounded
+            text = _ANSI.sub("", line).rstrip()
+            if any(k in text for k in ("Action:", "Probe:", "Rollback:", "ended with", "abort")):
+                progress(f"  {path.stem}: {text.split('] ', 1)[-1]}")
+        process.wait()
+    return _outcome(path, folder, time.monotonic() - started)
+
+
+def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
+    """The experiment's verdict from its evidence: the journal, the control's files, the SLOs."""
+    journal = _json(folder / "journal.json") or {}
+    title = str(journal.get("experiment", {}).get("title", path.stem))
+    status, deviated = journal.get("status"), bool(journal.get("deviated"))
+    judged = _json(folder / verdict.VERDICT)
+    failed_actions = _json(folder / "failed-actions.json")
+    outcome = Outcome(path.stem, title, "held", EXIT_OK, status, deviated, round(seconds, 1))
+    if judged:
+        outcome.score = judged.get("score")
+    if (folder / verdict.ABORT).is_file():
+        reason = _json(folder / verdict.ABORT) or {}
+        outcome.status, outcome.exit_code = "aborted", EXIT_ABORTED
+        outcome.detail = f"guardrail {reason.get('guardrail')} breached"
+    elif failed_actions or status in ("failed", "aborted", "interrupted") or not journal:
+        names = ", ".join(a["name"] for a in failed_actions or [])
+        outcome.status, outcome.exit_code = "failed", EXIT_HARNESS
+        outcome.detail = f"failed: {names}" if names else f"journal status {status}"
+    elif judged is None:
+        outcome.status, outcome.exit_code = "failed", EXIT_HARNESS
+        outcome.detail = "no verdict was written"
+    elif deviated or judged.get("status") == verdict.BREACHED:
+        breached = [
+            r["slo"] + ": " + r["objective"]
+            for r in judged["results"]
+            if r["status"] == verdict.BREACHED
+        ]
+        outcome.status, outcome.exit_code = "breached", EXIT_BREACHED
+        outcome.detail = "; ".join(breached) or "the steady state deviated"
+    return outcome
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _table(outcomes: list[Outcome], code: int) -> str:
+    lines = [f"{'experiment':<20} {'status':<9} {'score':>6} {'time':>7}  detail"]
+    for o in outcomes:
+        score = f"{o.score:.0f}" if o.score is not None else "-"
+        lines.append(
+            f"{o.experiment:<20} {o.status.upper():<9} {score:>6} {o.seconds:>6.0f}s  {o.detail}"
+        )
+    word = {EXIT_OK: "HELD", EXIT_BREACHED: "BREACHED", EXIT_ABORTED: "ABORTED"}.get(code, "FAILED")
+    lines.append(f"gameday verdict: {word} (exit {code})")
+    return "\n".join(lines)
