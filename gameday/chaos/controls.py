@@ -97,8 +97,8 @@ def _abort(reason: dict[str, Any]) -> None:
         f"({reason['objective']}) for {reason['breachedForSeconds']} s; aborting, rollbacks follow"
     )
     run.mark("guardrail_abort", **reason)
-    stop_load()
     exit_gracefully()  # SIGUSR1: Chaos Toolkit interrupts the method and runs the rollbacks
+    stop_load()  # meanwhile the traffic stops; requests in flight finish and are recorded
 
 
 def before_rollback_control(context: Experiment, **kwargs: Any) -> None:

@@ -75,7 +75,8 @@ def wait_for_load(
     except subprocess.TimeoutExpired:
         stop_load()
         raise ActivityFailed(f"the load profile did not finish in {timeout_seconds} s") from None
-    finally:
+    finally:  # also on an interruption: stop gracefully, so every accepted order is recorded
+        stop_load()
         with contextlib.suppress(Exception):
             _RUNNING["context"].__exit__(None, None, None)
     seconds = time.monotonic() - _RUNNING.pop("began")

@@ -1,0 +1,178 @@
+"""The Chaos Toolkit extension and experiments against the running stack, with the real `chaos`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday.run import EXPERIMENTS
+from tests.conftest import gameday_env, run_gameday
+from tests.integration.conftest import System
+
+pytestmark = pytest.mark.integration
+
+CHAOS = [sys.executable, "-m", "chaostoolkit", "--no-log-file"]
+
+
+def chaos_run(system: System, experiment: Path, run_dir: Path, *extra: str) -> Any:
+    return subprocess.run(
+        [*CHAOS, "run", str(experiment), "--journal-path", str(run_dir / "journal.json"), *extra],
+        env=gameday_env(system.state_dir, GAMEDAY_RUN_DIR=str(run_dir), GAMEDAY_TIME_SCALE="0.1"),
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+
+
+def active_fault(system: System) -> str:
+    return str(system.http.get(system.api + "/ready").json()["faults"]["mode"])
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
+def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
+    healthy: System, tmp_path: Path, name: str
+) -> None:
+    result = chaos_run(healthy, EXPERIMENTS / f"{name}.yaml", tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["status"] == "completed" and not journal["deviated"]
+    assert all(run["status"] == "succeeded" for run in journal["run"]), journal["run"]
+    assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
+    judged = json.loads((tmp_path / "verdict.json").read_text())
+    assert judged["status"] == "held", [r for r in judged["results"] if r["status"] != "held"]
+    ledger = json.loads((tmp_path / "ledger.json").read_text())
+    assert ledger["acked"] > 0 and ledger["passed"]
+    assert active_fault(healthy) == "none"
+    markers = [json.loads(line).get("marker") for line in (tmp_path / "timeline.jsonl").open()]
+    assert "experiment_start" in markers and "activity_end" in markers
+
+
+def _experiment(tmp_path: Path, method: list[dict[str, Any]], controls: dict[str, Any]) -> Path:
+    """A small experiment file in the shipped experiments' shape."""
+    experiment = {
+        "version": "1.0.0",
+        "title": "A test experiment",
+        "description": "built by the test",
+        "configuration": {
+            "gameday_state_dir": {"type": "env", "key": "GAMEDAY_STATE_DIR"},
+            "gameday_run_dir": {"type": "env", "key": "GAMEDAY_RUN_DIR", "default": ""},
+        },
+        "controls": [
+            {
+                "name": "gameday",
+                "provider": {
+                    "type": "python",
+                    "module": "gameday.chaos.controls",
+                    "arguments": controls,
+                },
+            }
+        ],
+        "method": method,
+        "rollbacks": [_action("clear-every-fault", "faults", "clear_faults")],
+    }
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment))
+    return path
+
+
+def _action(name: str, target: str, func: str, **arguments: Any) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "name": name,
+        "provider": {
+            "type": "python",
+            "module": f"gameday.chaos.{target}.actions",
+            "func": func,
+            "arguments": arguments,
+        },
+    }
+
+
+def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
+    healthy: System, tmp_path: Path
+) -> None:
+    experiment = _experiment(
+        tmp_path,
+        [
+            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=400),
+            _action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
+            _action("wait", "load", "wait_for_load", timeout_seconds=120),
+        ],
+        {"guardrails": ["ingest-latency"], "grace_seconds": 1, "slos": ["ingest-latency"]},
+    )
+    run_dir = tmp_path / "run"
+    started = time.monotonic()
+    result = run_gameday(
+        "run", str(experiment), "--run-dir", str(run_dir), state_dir=healthy.state_dir, timeout=300
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    assert "ABORTED" in result.stdout
+    assert elapsed < 60  # the profile alone is 30 s, plus the drain: it was cut short
+    folder = run_dir / "experiment"
+    journal = json.loads((folder / "journal.json").read_text())
+    assert journal["status"] == "interrupted"
+    assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
+    assert active_fault(healthy) == "none"
+    abort = json.loads((folder / "abort.json").read_text())
+    assert abort["guardrail"] == "ingest-latency"
+    print(f"breached for {abort['breachedForSeconds']} s against a grace of 1 s when it fired")
+    assert abort["breachedForSeconds"] < 2.0
+    timeline = [json.loads(line) for line in (folder / "timeline.jsonl").open()]
+    fired = next(t["t"] for t in timeline if t.get("marker") == "guardrail_abort")
+    rolled = next(t["t"] for t in timeline if t.get("marker") == "rollbacks_start")
+    print(f"guardrail abort to rollbacks: {rolled - fired:.2f} s")
+    assert rolled - fired < 2.0
+    assert (run_dir / "report.html").is_file()
+
+
+def test_a_fault_that_could_not_be_injected_fails_the_run(healthy: System, tmp_path: Path) -> None:
+    experiment = _experiment(
+        tmp_path,
+        [
+            _action("inject-nothing", "faults", "set_fault", mode="no_such_mode"),
+            _action("some-orders", "api", "submit_orders", count=3),
+        ],
+        {},
+    )
+    # Chaos Toolkit alone ends such a run "completed"; the control fails it
+    result = chaos_run(healthy, experiment, tmp_path / "alone")
+    assert result.returncode == 1
+    journal = json.loads((tmp_path / "alone" / "journal.json").read_text())
+    assert journal["status"] == "failed"
+    failed = json.loads((tmp_path / "alone" / "failed-actions.json").read_text())
+    assert [f["name"] for f in failed] == ["inject-nothing"]
+    # and `gameday run` calls it a harness failure, exit 3
+    run_dir = tmp_path / "run"
+    result = run_gameday(
+        "run", str(experiment), "--run-dir", str(run_dir), state_dir=healthy.state_dir, timeout=300
+    )
+    assert result.returncode == 3, result.stdout + result.stderr[-3000:]
+    assert "failed: inject-nothing" in result.stdout
+
+
+def test_chaos_discover_lists_our_activities(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*CHAOS, "discover", "--no-install", "gameday-harness"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    activities = json.loads((tmp_path / "discovery.json").read_text())["activities"]
+    by_name = {a["name"]: a for a in activities}
+    assert {"set_fault", "clear_faults", "dlq_count_by_error_type", "start_load"} <= set(by_name)
+    assert {"kill_worker", "redrive_dlq", "circuit_state", "ledger", "slo_status"} <= set(by_name)
+    set_fault = by_name["set_fault"]
+    assert set_fault["doc"].startswith("Switch a fault on")
+    types = {a["name"]: a.get("type") for a in set_fault["arguments"]}
+    assert types["mode"] == "string" and types["ttl_seconds"] == "number"
