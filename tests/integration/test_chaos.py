@@ -176,3 +176,64 @@ def test_chaos_discover_lists_our_activities(tmp_path: Path) -> None:
     assert set_fault["doc"].startswith("Switch a fault on")
     types = {a["name"]: a.get("type") for a in set_fault["arguments"]}
     assert types["mode"] == "string" and types["ttl_seconds"] == "number"
+
+
+def test_gameday_run_plays_experiments_into_one_folder_and_a_report(
+    healthy: System, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_gameday(
+        *("run", "poison-payloads", "duplicate-submits", "--time-scale", "0.1", "--seed", "7"),
+        *("--run-dir", str(run_dir)),
+        state_dir=healthy.state_dir,
+        timeout=400,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "gameday verdict: HELD (exit 0)" in result.stdout
+    assert "experiment 2/2: duplicate-submits" in result.stderr  # progress per phase
+    summary = json.loads((run_dir / "gameday.json").read_text())
+    assert [o["experiment"] for o in summary["outcomes"]] == [
+        "poison-payloads",
+        "duplicate-submits",
+    ]
+    for name in ("poison-payloads", "duplicate-submits"):
+        assert (run_dir / name / "journal.json").is_file()
+        assert (run_dir / name / "verdict.json").is_file()
+    report = (run_dir / "report.html").read_text()
+    assert "Poison payloads are quarantined" in report and "HELD" in report
+    assert active_fault(healthy) == "none"
+
+
+BAD_EXPERIMENTS = {
+    "syntax.yaml": ("title: broken\n  method: [\n", "Failed parsing YAML"),
+    "unknown.json": (
+        {"func": "no_such_func"},
+        "does not expose a function called 'no_such_func'",
+    ),
+    "wrongarg.json": (
+        {"func": "set_fault", "arguments": {"mode": "slow_api", "speed": 3}},
+        "argument 'speed' is not part of the function signature",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_EXPERIMENTS))
+def test_a_bad_experiment_is_named_with_its_problem_and_exits_3(tmp_path: Path, name: str) -> None:
+    content, problem = BAD_EXPERIMENTS[name]
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        provider = {"type": "python", "module": "gameday.chaos.faults.actions", **content}
+        method = [{"type": "action", "name": "a", "provider": provider}]
+        path.write_text(json.dumps({"title": "t", "description": "d", "method": method}))
+    result = run_gameday("run", str(path), state_dir=tmp_path / ".gameday", timeout=120)
+    assert result.returncode == 3
+    assert f"{path}:" in result.stderr and problem in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_experiment_name_lists_the_known_ones(tmp_path: Path) -> None:
+    result = run_gameday("run", "nonesuch", state_dir=tmp_path / ".gameday")
+    assert result.returncode == 3
+    assert "no experiment 'nonesuch'" in result.stderr and "poison-payloads" in result.stderr
