@@ -98,7 +98,10 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     with _stack(settings, run_dir, args.seed, progress) as state_dir:
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
-            outcomes.append(_play(path, run_dir, state_dir, args, progress))
+            outcome = _play(path, run_dir, state_dir, args, progress)
+            if args.dry and outcome.exit_code == EXIT_OK:
+                outcome.status, outcome.detail = "walked", "dry run: no action was executed"
+            outcomes.append(outcome)
     code = max((o.exit_code for o in outcomes), key=_SEVERITY.__getitem__, default=EXIT_OK)
     summary = {
         "started": stamp,
@@ -111,7 +114,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     from gameday.report import render
 
     report = render(run_dir)
-    print(_table(outcomes, code), file=out)
+    print(_table(outcomes, code, dry=bool(args.dry)), file=out)
     print(f"run folder: {run_dir}\nreport: {report}", file=out)
     return code
 
@@ -245,7 +248,7 @@ def _json(path: Path) -> Any:
         return None
 
 
-def _table(outcomes: list[Outcome], code: int) -> str:
+def _table(outcomes: list[Outcome], code: int, dry: bool = False) -> str:
     lines = [f"{'experiment':<20} {'status':<9} {'score':>6} {'time':>7}  detail"]
     for o in outcomes:
         score = f"{o.score:.0f}" if o.score is not None else "-"
@@ -253,5 +256,6 @@ def _table(outcomes: list[Outcome], code: int) -> str:
             f"{o.experiment:<20} {o.status.upper():<9} {score:>6} {o.seconds:>6.0f}s  {o.detail}"
         )
     word = {EXIT_OK: "HELD", EXIT_BREACHED: "BREACHED", EXIT_ABORTED: "ABORTED"}.get(code, "FAILED")
+    word = "WALKED (dry run, nothing injected)" if dry and code == EXIT_OK else word
     lines.append(f"gameday verdict: {word} (exit {code})")
     return "\n".join(lines)

@@ -237,3 +237,20 @@ def test_an_unknown_experiment_name_lists_the_known_ones(tmp_path: Path) -> None
     result = run_gameday("run", "nonesuch", state_dir=tmp_path / ".gameday")
     assert result.returncode == 3
     assert "no experiment 'nonesuch'" in result.stderr and "poison-payloads" in result.stderr
+
+
+def test_a_dry_run_walks_the_experiments_and_injects_nothing(
+    healthy: System, tmp_path: Path
+) -> None:
+    result = run_gameday(
+        *("run", "slow-downstream", "--dry", "--run-dir", str(tmp_path)),
+        state_dir=healthy.state_dir,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "WALKED (dry run, nothing injected)" in result.stdout
+    timeline = [
+        json.loads(line) for line in (tmp_path / "slow-downstream" / "timeline.jsonl").open()
+    ]
+    assert not [t for t in timeline if t.get("marker") == "fault_start"]  # never switched on
+    assert not (tmp_path / "slow-downstream" / "locust.log").exists()  # no traffic either
