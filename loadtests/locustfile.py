@@ -31,12 +31,12 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from locust import FastHttpUser, events, task
-from locust.contrib.fasthttp import FastHttpSession
+from locust import User, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.arrivals import ArrivalPool
+from loadtests.order_client import OrderClient
 from loadtests.run import Collector, LoadRun, Plan, run_dir_from_env
 
 log = logging.getLogger("gameday.load")
@@ -55,6 +55,7 @@ FLUSH_SECONDS = 2.0  # a single process writes its acked ids this often
 #: On a stop (Ctrl-C, a guardrail), requests in flight get this long to finish, so every
 #: order the API accepted is recorded as acked rather than showing up as "unexpected".
 STOP_GRACE_SECONDS = 35.0
+TIMEOUT_SECONDS = 30.0  # a request's connect and read timeouts, within STOP_GRACE_SECONDS
 TICK_SECONDS = 0.001  # the scheduler's resolution (gevent's timers have about this)
 MAX_WAIT_SECONDS = 0.002  # an arrival that finds no free virtual user this long is dropped
 
@@ -207,11 +208,8 @@ def _finish(environment: Any) -> None:
     gevent.spawn(runner.quit if options is None or options.headless else runner.stop)
 
 
-class OrderTraffic(FastHttpUser):
+class OrderTraffic(User):
     """Drives this process's share of the open-model schedule; run one per process."""
-
-    concurrency = 60  # connections of the shared client, used by three-at-once bursts only
-    network_timeout = connection_timeout = 30.0  # within STOP_GRACE_SECONDS
 
     @task
     def run_schedule(self) -> None:
@@ -249,18 +247,12 @@ class OrderTraffic(FastHttpUser):
         PROCESS.schedule_done.set()
         raise StopUser()
 
-    def _session(self) -> FastHttpSession:
-        """One connection per virtual user, as each Locust user has its own client."""
-        return FastHttpSession(
-            base_url=self.host,
-            request_event=self.environment.events.request,
-            user=self,
-            network_timeout=self.network_timeout,
-            connection_timeout=self.connection_timeout,
-            concurrency=1,
-        )
+    def _session(self) -> OrderClient:
+        """A virtual user's connections: one, or three for a three-at-once burst."""
+        assert self.host, "locust needs --host"
+        return OrderClient(self.host, self.environment.events.request, TIMEOUT_SECONDS, 3)
 
-    def _send(self, client: FastHttpSession, intended: float, run: LoadRun, kind: str) -> None:
+    def _send(self, client: OrderClient, intended: float, run: LoadRun, kind: str) -> None:
         run.measurements.count("load.started")
         # how late the scheduler started this arrival: its own share of any latency
         run.measurements.latency("load.start_lag_ms").record_ms(
@@ -288,7 +280,7 @@ class OrderTraffic(FastHttpUser):
 
     def _post(
         self,
-        client: FastHttpSession,
+        client: OrderClient,
         run: LoadRun,
         order: dict[str, Any],
         key: str,
@@ -296,26 +288,19 @@ class OrderTraffic(FastHttpUser):
         intended: float,
     ) -> None:
         headers = {"X-Api-Key": run.plan.api_key, "Idempotency-Key": key}
-        with client.post(
-            "/events",
-            json=order,
-            headers=headers,
-            name=f"POST /events ({kind})",
-            catch_response=True,
-        ) as response:
-            latency_ms = (time.monotonic() - intended) * 1000
-            status = response.status_code or 0
-            m = run.measurements
-            m.count("ingest.requests")
-            m.count("ingest.non_5xx", status < 500)
-            m.count("ingest.not_429", status != 429)
-            m.count(f"load.status.{status}")
-            if status == 202:
-                m.latency("ingest.latency_ms").record_ms(latency_ms)
-                run.acked(order["orderId"], poison=kind == "poison")
-                if kind in ("valid", "poison"):
-                    run.remember(order, key)
-            if status in EXPECTED[kind]:
-                response.success()
-            else:
-                response.failure(f"unexpected {status} for {kind}")
+        status, length, milliseconds, error = client.post_json("/events", order, headers)
+        latency_ms = (time.monotonic() - intended) * 1000
+        m = run.measurements
+        m.count("ingest.requests")
+        m.count("ingest.non_5xx", status < 500)
+        m.count("ingest.not_429", status != 429)
+        m.count(f"load.status.{status}")
+        if status == 202:
+            m.latency("ingest.latency_ms").record_ms(latency_ms)
+            run.acked(order["orderId"], poison=kind == "poison")
+            if kind in ("valid", "poison"):
+                run.remember(order, key)
+        failure = None
+        if status not in EXPECTED[kind]:
+            failure = f"unexpected {status or error} for {kind}"
+        client.report(f"POST /events ({kind})", milliseconds, length, failure)
