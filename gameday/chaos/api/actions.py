@@ -18,7 +18,7 @@ from gameday.chaos.api.probes import circuit_state
 from gameday.measure.collect import POISON_FILE
 from gameday.measure.ledger import ACKED_FILE, AckedIds
 
-__all__ = ["submit_duplicates", "submit_orders"]
+__all__ = ["expect_circuit", "submit_duplicates", "submit_orders"]
 
 CHAOS_ACKED = ACKED_FILE.replace(".txt", ".chaos.txt")
 CHAOS_POISON = POISON_FILE.replace(".txt", ".chaos.txt")

@@ -10,7 +10,7 @@ from gameday.measure import slo as catalogue_module
 from gameday.measure import verdict
 from gameday.measure.collect import collect_ledger
 
-__all__ = ["ledger", "slo_status"]
+__all__ = ["ledger", "slo_not_breached", "slo_status"]
 
 
 def slo_status(
