@@ -32,7 +32,6 @@ from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
 from gameday.settings import Settings
 from gameday.stack import state as statefile
-from gameday.stack.state import aws_client
 from loadtests.profiles import PROFILES_FILE, Profile, ProfileError, get_profile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,14 +71,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         flush=True,
     )
     request = LocustRun(profile.name, profiles, args.scale, args.time_scale, host, run_dir, seconds)
-    sampler = TimelineSampler(
-        run_dir,
-        aws_client(state, "sqs"),
-        state["resources"]["queue_url"],
-        state["resources"]["dlq_url"],
-        state["parts"]["api"]["endpoint"],
-        [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
-    )
+    sampler = TimelineSampler.for_stack(run_dir, state)
     guardrail = _guardrail(args, sampler, run_dir)
     snapshot_baseline(run_dir, state)
     with request.start(state["api_keys"]["client"], _distribution(args)) as process:

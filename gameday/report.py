@@ -22,19 +22,19 @@ REPORT = "report.html"
 
 def render(run_dir: Path) -> Path:
     """Write ``report.html`` into the run folder; returns its path."""
-    summary = _json(run_dir / "gameday.json")
+    summary = read_json(run_dir / "gameday.json")
     if summary is None:
         raise HarnessError(f"{run_dir} holds no gameday.json", "is it a `gameday run` folder?")
     experiments = []
     for outcome in summary["outcomes"]:
         folder = run_dir / outcome["experiment"]
-        journal = _json(folder / "journal.json") or {}
+        journal = read_json(folder / "journal.json") or {}
         experiments.append(
             {
                 **outcome,
                 "description": journal.get("experiment", {}).get("description", ""),
-                "verdict": _json(folder / verdict.VERDICT),
-                "ledger": _json(folder / verdict.LEDGER),
+                "verdict": read_json(folder / verdict.VERDICT),
+                "ledger": read_json(folder / verdict.LEDGER),
                 "activities": [
                     {
                         "name": run["activity"].get("name"),
@@ -57,7 +57,8 @@ def render(run_dir: Path) -> Path:
     return path
 
 
-def _json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A run folder's JSON file, or None when it is absent or unreadable."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

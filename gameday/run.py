@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from gameday.errors import EXIT_ABORTED, EXIT_BREACHED, EXIT_HARNESS, EXIT_OK, HarnessError
 from gameday.measure import verdict
+from gameday.report import read_json, render
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
 
@@ -111,8 +112,6 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         "outcomes": [asdict(o) for o in outcomes],
     }
     (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
-    from gameday.report import render
-
     report = render(run_dir)
     print(_table(outcomes, code, dry=bool(args.dry)), file=out)
     print(f"run folder: {run_dir}\nreport: {report}", file=out)
@@ -211,16 +210,16 @@ def _play(
 
 def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
     """The experiment's verdict from its evidence: the journal, the control's files, the SLOs."""
-    journal = _json(folder / "journal.json") or {}
+    journal = read_json(folder / "journal.json") or {}
     title = str(journal.get("experiment", {}).get("title", path.stem))
     status, deviated = journal.get("status"), bool(journal.get("deviated"))
-    judged = _json(folder / verdict.VERDICT)
-    failed_actions = _json(folder / "failed-actions.json")
+    judged = read_json(folder / verdict.VERDICT)
+    failed_actions = read_json(folder / "failed-actions.json")
     outcome = Outcome(path.stem, title, "held", EXIT_OK, status, deviated, round(seconds, 1))
     if judged:
         outcome.score = judged.get("score")
     if (folder / verdict.ABORT).is_file():
-        reason = _json(folder / verdict.ABORT) or {}
+        reason = read_json(folder / verdict.ABORT) or {}
         outcome.status, outcome.exit_code = "aborted", EXIT_ABORTED
         outcome.detail = f"guardrail {reason.get('guardrail')} breached"
     elif failed_actions or status in ("failed", "aborted", "interrupted") or not journal:
@@ -239,13 +238,6 @@ def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
         outcome.status, outcome.exit_code = "breached", EXIT_BREACHED
         outcome.detail = "; ".join(breached) or "the steady state deviated"
     return outcome
-
-
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _table(outcomes: list[Outcome], code: int, dry: bool = False) -> str:

@@ -145,10 +145,6 @@ class Collector:
             self._poison.record(order_id)
         self._latest[source] = Measurements.from_dict(report["measurements"])
 
-    @property
-    def acked_count(self) -> int:
-        return self._acked.count
-
     def save(self) -> None:
         self._acked.flush()
         self._poison.flush()

@@ -37,7 +37,6 @@ from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
-from gameday.stack.state import aws_client
 
 logger = logging.getLogger("chaostoolkit")
 FAILED_ACTIONS = "failed-actions.json"
@@ -63,14 +62,7 @@ def before_experiment_control(
     run_dir = run.run_dir(configuration, context.get("title", "chaos"))
     state = run.stack(configuration)
     snapshot_baseline(run_dir, state)
-    sampler = TimelineSampler(
-        run_dir,
-        aws_client(state, "sqs"),
-        state["resources"]["queue_url"],
-        state["resources"]["dlq_url"],
-        state["parts"]["api"]["endpoint"],
-        [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
-    )
+    sampler = TimelineSampler.for_stack(run_dir, state)
     sampler.start()
     sampler.mark("experiment_start", title=context.get("title"))
     run.attach_sampler(sampler)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from gameday.stack.state import aws_client
 from system_under_test import queues
 
 TIMELINE = "timeline.jsonl"
@@ -48,6 +49,18 @@ class TimelineSampler:
         self._previous: dict[str, Any] | None = None
         self.latest: dict[str, Any] | None = None
         self.samples = 0
+
+    @classmethod
+    def for_stack(cls, run_dir: Path, state: dict[str, Any]) -> TimelineSampler:
+        """The sampler of a running stack described by its state file."""
+        return cls(
+            run_dir,
+            aws_client(state, "sqs"),
+            state["resources"]["queue_url"],
+            state["resources"]["dlq_url"],
+            state["parts"]["api"]["endpoint"],
+            [p["endpoint"] for n, p in state["parts"].items() if n.startswith("worker-")],
+        )
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:

@@ -6,6 +6,7 @@ to ``poison-ids.chaos.txt``): the load generator's truth, kept outside the syste
 
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -53,13 +54,13 @@ def submit_orders(
     url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
     run_dir = context.run_dir(configuration)
     acked, poisoned = AckedIds(run_dir, CHAOS_ACKED), AckedIds(run_dir, CHAOS_POISON)
-    statuses: dict[str, int] = {}
+    statuses: Counter[str] = Counter()
     try:
         with httpx.Client() as client:
             for _ in range(count):
                 order = _order(poison)
                 response = _post(client, url, f"key-{order['orderId']}", api_key, order)
-                statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+                statuses[str(response.status_code)] += 1
                 if response.status_code == 202:
                     acked.record(order["orderId"])
                     if poison:
@@ -67,7 +68,7 @@ def submit_orders(
     finally:
         acked.close()
         poisoned.close()
-    return statuses
+    return dict(statuses)
 
 
 def submit_duplicates(
@@ -84,7 +85,7 @@ def submit_duplicates(
     state = context.stack(configuration)
     url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
     acked = AckedIds(context.run_dir(configuration), CHAOS_ACKED)
-    statuses: dict[str, int] = {}
+    statuses: Counter[str] = Counter()
     identical = True
     try:
         with httpx.Client() as client, ThreadPoolExecutor(max_workers=copies) as pool:
@@ -99,7 +100,7 @@ def submit_duplicates(
                 else:
                     answers = [_post(client, url, key, api_key, order) for _ in range(copies)]
                 for answer in answers:
-                    statuses[str(answer.status_code)] = statuses.get(str(answer.status_code), 0) + 1
+                    statuses[str(answer.status_code)] += 1
                 event_ids = {a.json()["eventId"] for a in answers if a.status_code == 202}
                 identical = identical and len(event_ids) <= 1
                 if event_ids:
@@ -108,7 +109,7 @@ def submit_duplicates(
         acked.close()
     if not identical:
         raise ActivityFailed(f"a replayed submit answered another eventId ({statuses})")
-    return {"statuses": statuses, "identicalReplays": identical}
+    return {"statuses": dict(statuses), "identicalReplays": identical}
 
 
 def expect_circuit(
