@@ -62,7 +62,7 @@ class SutConfig:
     admin_api_keys: frozenset[str] = field(default_factory=frozenset)
     api_keys_parameter: str = ""
     rate_limit_per_second: float = 30.0  # below what the API serves within its latency SLO
-    rate_limit_burst: int = 10  # a burst is accepted at once: a third of a second at the rate
+    rate_limit_burst: int = 5  # accepted at once: 10 overloaded a cold stack at a spike's onset
     idempotency_ttl_seconds: int = 24 * 3600
     request_deadline_seconds: float = 5.0
     downstream_url: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import boto3
@@ -25,4 +26,17 @@ def serve(app: Any, port: int, host: str = LOOPBACK) -> None:
     """Serve an ASGI app with uvicorn on loopback until SIGTERM or SIGINT."""
     import uvicorn
 
+    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def freeze_startup_heap() -> None:
+    """Take everything built at startup out of the cyclic garbage collector's walks.
+
+    A process that imported boto3 and FastAPI (or moto) holds hundreds of thousands
+    of long-lived objects. Its first full collections under load walked them all and
+    stalled every request in flight: 110 ms in the API and 200 ms in moto, together,
+    at a spike's onset on a fresh stack. ``gc.freeze`` is CPython's remedy for servers.
+    """
+    gc.collect()
+    gc.freeze()

@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from gameday import settings
+from system_under_test.runtime import freeze_startup_heap
 
 #: Long polls hold a thread each, so leave room for workers plus API publishers.
 DEFAULT_THREADS = 48
@@ -46,6 +47,7 @@ def warm_up(app: Any, services: tuple[str, ...] = settings.EMBEDDED_SERVICES) ->
         built = create_backend_app(service)  # type: ignore[arg-type]
         with app.lock:
             app.app_instances.setdefault(service, built)
+    freeze_startup_heap()  # moto's modules and apps: the bulk of this heap
 
 
 def serve(

@@ -7,7 +7,7 @@ import signal
 import threading
 
 from system_under_test.config import SutConfig
-from system_under_test.runtime import aws_client
+from system_under_test.runtime import aws_client, freeze_startup_heap
 from system_under_test.worker.handler import build_processor
 from system_under_test.worker.metrics import serve_metrics
 from system_under_test.worker.poller import Poller
@@ -33,6 +33,7 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    freeze_startup_heap()
     try:
         Poller(sqs, config, processor, args.visibility_timeout, stop).run()
     finally:
