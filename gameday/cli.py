@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from gameday import __version__
-from gameday.errors import EXIT_HARNESS, HarnessError
+from gameday.errors import EXIT_HARNESS, EXIT_INTERRUPTED, HarnessError
 from gameday.settings import Settings
 
 
@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("gameday: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `gameday status --json | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

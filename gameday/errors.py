@@ -7,6 +7,8 @@ EXIT_OK = 0
 EXIT_BREACHED = 1
 EXIT_ABORTED = 2
 EXIT_HARNESS = 3
+#: Ctrl-C, after the rollbacks ran (the shell's convention: 128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 class HarnessError(Exception):

@@ -10,11 +10,14 @@ gameday's verdict is the worst of theirs, and the report is rendered at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from gameday.errors import EXIT_ABORTED, EXIT_BREACHED, EXIT_HARNESS, EXIT_OK, HarnessError
+from gameday.errors import (
+    EXIT_ABORTED,
+    EXIT_BREACHED,
+    EXIT_HARNESS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    HarnessError,
+)
 from gameday.measure import verdict
 from gameday.report import read_json, render
 from gameday.settings import ENV_STATE_DIR, Settings
@@ -50,14 +60,16 @@ PRIVATE_STACK_ENV = {
 }
 SUMMARY = "gameday.json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SEVERITY = {EXIT_OK: 0, EXIT_BREACHED: 1, EXIT_ABORTED: 2, EXIT_HARNESS: 3}
+_SEVERITY = {EXIT_OK: 0, EXIT_BREACHED: 1, EXIT_ABORTED: 2, EXIT_HARNESS: 3, EXIT_INTERRUPTED: 4}
+#: How long an interrupted experiment may take over its rollbacks and evidence.
+INTERRUPT_GRACE_SECONDS = 180
 
 
 @dataclass
 class Outcome:
     experiment: str
     title: str
-    status: str  # held, breached, deviated, aborted, failed
+    status: str  # held, breached, aborted, failed, interrupted (or walked, for --dry)
     exit_code: int
     journal_status: str | None
     deviated: bool
@@ -103,6 +115,9 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
             if args.dry and outcome.exit_code == EXIT_OK:
                 outcome.status, outcome.detail = "walked", "dry run: no action was executed"
             outcomes.append(outcome)
+            if outcome.exit_code == EXIT_INTERRUPTED:
+                progress("interrupted: the remaining experiments are not played")
+                break
     code = max((o.exit_code for o in outcomes), key=_SEVERITY.__getitem__, default=EXIT_OK)
     summary = {
         "started": stamp,
@@ -196,16 +211,60 @@ def _play(
     if args.dry:
         command += ["--dry", "actions"]
     started = time.monotonic()
+    interrupted = False
+    # Its own session: a terminal's Ctrl-C reaches only us, and we pass on exactly one
+    # SIGINT (Chaos Toolkit skips the remaining rollbacks on a second one).
     with subprocess.Popen(  # noqa: S603
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:  # chaos ends on its own; every activity is bounded
-            text = _ANSI.sub("", line).rstrip()
-            if any(k in text for k in ("Action:", "Probe:", "Rollback:", "ended with", "abort")):
-                progress(f"  {path.stem}: {text.split('] ', 1)[-1]}")
+        try:
+            _follow(process, path.stem, progress)  # chaos ends on its own: activities are bounded
+        except KeyboardInterrupt:
+            interrupted = True
+            progress(f"interrupted: {path.stem} is running its rollbacks (Ctrl-C again is ignored)")
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                os.killpg(process.pid, signal.SIGINT)
+                timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _kill_group, (process.pid,))
+                timer.start()
+                _follow(process, path.stem, progress)
+                timer.cancel()
+            finally:
+                signal.signal(signal.SIGINT, previous)
         process.wait()
-    return _outcome(path, folder, time.monotonic() - started)
+    outcome = _outcome(path, folder, time.monotonic() - started)
+    if interrupted:
+        outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
+        outcome.detail = "Ctrl-C; " + _rollback_summary(folder)
+    return outcome
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _follow(process: subprocess.Popen[str], name: str, progress: Any) -> None:
+    """Chaos Toolkit's lines that say what it is doing, as progress lines."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        text = _ANSI.sub("", line).rstrip()
+        if any(k in text for k in ("Action:", "Probe:", "Rollback:", "ended with", "abort")):
+            progress(f"  {name}: {text.split('] ', 1)[-1]}")
+
+
+def _rollback_summary(folder: Path) -> str:
+    journal = read_json(folder / "journal.json") or {}
+    rollbacks = journal.get("rollbacks") or []
+    if not rollbacks:
+        return "no rollback ran"
+    ok = sum(1 for r in rollbacks if r.get("status") == "succeeded")
+    return f"{ok} of {len(rollbacks)} rollbacks succeeded"
 
 
 def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
@@ -247,7 +306,8 @@ def _table(outcomes: list[Outcome], code: int, dry: bool = False) -> str:
         lines.append(
             f"{o.experiment:<20} {o.status.upper():<9} {score:>6} {o.seconds:>6.0f}s  {o.detail}"
         )
-    word = {EXIT_OK: "HELD", EXIT_BREACHED: "BREACHED", EXIT_ABORTED: "ABORTED"}.get(code, "FAILED")
+    words = {EXIT_OK: "HELD", EXIT_BREACHED: "BREACHED", EXIT_ABORTED: "ABORTED"}
+    word = words.get(code, "INTERRUPTED" if code == EXIT_INTERRUPTED else "FAILED")
     word = "WALKED (dry run, nothing injected)" if dry and code == EXIT_OK else word
     lines.append(f"gameday verdict: {word} (exit {code})")
     return "\n".join(lines)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -40,10 +42,18 @@ def active_fault(system: System) -> str:
 def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
     healthy: System, tmp_path: Path, name: str
 ) -> None:
-    result = chaos_run(healthy, EXPERIMENTS / f"{name}.yaml", tmp_path)
+    # one of them with the hypothesis checked during the method too, as a user may ask
+    continuous = name == "poison-payloads"
+    extra = ["--hypothesis-strategy", "continuously", "--hypothesis-frequency", "2"]
+    if not continuous:
+        extra = []
+    result = chaos_run(healthy, EXPERIMENTS / f"{name}.yaml", tmp_path, *extra)
     assert result.returncode == 0, result.stdout[-4000:]
     journal = json.loads((tmp_path / "journal.json").read_text())
     assert journal["status"] == "completed" and not journal["deviated"]
+    if continuous:
+        during = journal["steady_states"]["during"]
+        assert during and all(check["steady_state_met"] for check in during), during
     assert all(run["status"] == "succeeded" for run in journal["run"]), journal["run"]
     assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
     judged = json.loads((tmp_path / "verdict.json").read_text())
@@ -131,6 +141,48 @@ def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
     rolled = next(t["t"] for t in timeline if t.get("marker") == "rollbacks_start")
     print(f"guardrail abort to rollbacks: {rolled - fired:.2f} s")
     assert rolled - fired < 2.0
+    assert (run_dir / "report.html").is_file()
+
+
+def test_ctrl_c_during_gameday_run_still_plays_the_rollbacks(
+    healthy: System, tmp_path: Path
+) -> None:
+    experiment = _experiment(
+        tmp_path,
+        [
+            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=50),
+            _action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
+            _action("wait", "load", "wait_for_load", timeout_seconds=120),
+        ],
+        {"slos": ["ingest-availability"]},
+    )
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "gameday", "run", str(experiment), "--run-dir", str(run_dir)]
+    # its own process group, like a terminal's foreground job: Ctrl-C goes to the group
+    with subprocess.Popen(
+        command,
+        env=gameday_env(healthy.state_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as gameday:
+        deadline = time.monotonic() + 90
+        while active_fault(healthy) != "slow_api" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert active_fault(healthy) == "slow_api", "the fault was never set"
+        time.sleep(2)  # into the traffic
+        os.killpg(gameday.pid, signal.SIGINT)
+        time.sleep(0.5)
+        os.killpg(gameday.pid, signal.SIGINT)  # an impatient second Ctrl-C
+        stdout, stderr = gameday.communicate(timeout=240)
+    assert gameday.returncode == 130, stdout + stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert "INTERRUPTED" in stdout and "1 of 1 rollbacks succeeded" in stdout
+    journal = json.loads((run_dir / "experiment" / "journal.json").read_text())
+    assert journal["status"] == "interrupted"
+    assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+    assert active_fault(healthy) == "none"
     assert (run_dir / "report.html").is_file()
 
 
