@@ -76,6 +76,11 @@ def attach_sampler(sampler: Any | None) -> None:
         _TIMELINE["sampler"] = sampler
 
 
+def sampler() -> Any | None:
+    """The control's timeline sampler, while one runs in this process."""
+    return _TIMELINE.get("sampler")
+
+
 def mark(marker: str, **fields: Any) -> None:
     """A marker on the run's timeline (fault windows, activities), if a sampler runs."""
     sampler = _TIMELINE.get("sampler")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from system_under_test import queues
 
 TIMELINE = "timeline.jsonl"
 _STATES = {0.0: "closed", 1.0: "open", 2.0: "half_open"}
+#: How far back `over_last` can look: the API scrapes of the last 15 minutes.
+WINDOW_SCRAPES = 900
 
 
 class TimelineSampler:
@@ -46,7 +49,7 @@ class TimelineSampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._previous: dict[str, Any] | None = None
+        self._scrapes: deque[dict[str, Any]] = deque(maxlen=WINDOW_SCRAPES)
         self.latest: dict[str, Any] | None = None
         self.samples = 0
 
@@ -99,7 +102,11 @@ class TimelineSampler:
                 circuits[name] = _worst(circuits.get(name), state)
         sample["circuits"] = circuits
         sample["fault"] = api.get("fault", "unknown")
-        sample["api"] = self._api_window(api, sample["t"])
+        previous = self._scrapes[-1] if self._scrapes else None
+        current = {"t": sample["t"], **api}
+        sample["api"] = api_between(previous, current)
+        if api:
+            self._scrapes.append(current)
         self._write(sample)
         self.latest = sample
         self.samples += 1
@@ -126,37 +133,48 @@ class TimelineSampler:
                     found["buckets"][float(s.labels["le"])] = s.value
         return found
 
-    def _api_window(self, api: dict[str, Any], now: float) -> dict[str, Any]:
-        """Rates and percentiles over the time since the previous sample."""
-        previous, self._previous = self._previous, {"t": now, **api}
-        if previous is None or not api:
+    def over_last(self, seconds: float) -> dict[str, Any]:
+        """The API's rates and percentiles over (about) the last ``seconds``; {} before data."""
+        scrapes = list(self._scrapes)
+        if len(scrapes) < 2:
             return {}
-        seconds = max(1e-6, now - previous["t"])
-        by_status = {
-            status: count - previous.get("by_status", {}).get(status, 0)
-            for status, count in api.get("by_status", {}).items()
-        }
-        total = sum(by_status.values())
-        buckets = {
-            le: count - previous.get("buckets", {}).get(le, 0)
-            for le, count in sorted(api.get("buckets", {}).items())
-        }
-        window: dict[str, Any] = {
-            "requests": total,
-            "rps": round(total / seconds, 2),
-            "byStatus": {k: v for k, v in by_status.items() if v},
-            "errorRate": round(sum(v for k, v in by_status.items() if k.startswith("5")) / total, 4)
-            if total
-            else 0.0,
-        }
-        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-            window[f"{name}Ms"] = _bucket_percentile(buckets, q)
-        return window
+        latest = scrapes[-1]
+        start = next(
+            (s for s in reversed(scrapes[:-1]) if latest["t"] - s["t"] >= seconds), scrapes[0]
+        )
+        return api_between(start, latest)
 
     def _write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"))
         with self._lock, open(self.path, "a") as handle:
             handle.write(line + "\n")
+
+
+def api_between(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
+    """The API's rates and percentiles between two scrapes of its cumulative counters."""
+    if previous is None or len(current) <= 1:
+        return {}
+    seconds = max(1e-6, current["t"] - previous["t"])
+    by_status = {
+        status: count - previous.get("by_status", {}).get(status, 0)
+        for status, count in current.get("by_status", {}).items()
+    }
+    total = sum(by_status.values())
+    buckets = {
+        le: count - previous.get("buckets", {}).get(le, 0)
+        for le, count in sorted(current.get("buckets", {}).items())
+    }
+    window: dict[str, Any] = {
+        "requests": total,
+        "rps": round(total / seconds, 2),
+        "byStatus": {k: v for k, v in by_status.items() if v},
+        "errorRate": round(sum(v for k, v in by_status.items() if k.startswith("5")) / total, 4)
+        if total
+        else 0.0,
+    }
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        window[f"{name}Ms"] = _bucket_percentile(buckets, q)
+    return window
 
 
 def _bucket_percentile(cumulative: dict[float, float], q: float) -> float | None:

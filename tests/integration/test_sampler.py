@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 
+from gameday.chaos import context
+from gameday.chaos.slo.probes import slo_not_breached, slo_status
 from gameday.measure.sampler import TimelineSampler, read_timeline
 from tests.integration.conftest import System, order
 
@@ -50,3 +54,43 @@ def test_timeline_records_queues_circuits_fault_and_traffic(
     assert any(s["api"].get("byStatus", {}).get("202") for s in samples)
     assert any(s["api"].get("p99Ms") for s in samples)
     assert calls == ["GetQueueAttributes"] * (2 * sampler.samples)  # one per queue per sample
+
+
+def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_an_slo_over_a_window_judges_only_the_recent_seconds(
+    healthy: System, tmp_path: Path
+) -> None:
+    def mode() -> str:
+        return str(healthy.http.get(healthy.api + "/ready").json()["faults"]["mode"])
+
+    sampler = TimelineSampler.for_stack(tmp_path, healthy.status)
+    with pytest.raises(ActivityFailed, match="gameday control"):
+        slo_status("ingest-latency", window_seconds=5)  # no control, no timeline
+    sampler.interval = 0.25
+    sampler.start()
+    context.attach_sampler(sampler)
+    try:
+        healthy.set_fault("slow_api", latencyMs=400)
+        _until(lambda: mode() == "slow_api")
+        for n in range(6):  # p99 400 ms: past ingest-latency's live objective (250 ms)
+            assert healthy.post(order(f"window-slow-{n}")).status_code == 202
+        healthy.clear_faults()
+        _until(lambda: mode() == "none")
+        ended = time.monotonic() + 2.0
+        while time.monotonic() < ended:
+            assert healthy.post(order("window-fast")).status_code == 202
+            time.sleep(0.05)
+        assert slo_status("ingest-latency", window_seconds=1) == "held"
+        assert slo_status("ingest-latency", window_seconds=60) == "breached"
+        assert slo_not_breached("ingest-availability", window_seconds=60)
+        with pytest.raises(ActivityFailed, match="cannot be judged over a window"):
+            slo_status("zero-lost", window_seconds=5)
+    finally:
+        context.attach_sampler(None)
+        sampler.stop()
