@@ -63,6 +63,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SEVERITY = {EXIT_OK: 0, EXIT_BREACHED: 1, EXIT_ABORTED: 2, EXIT_HARNESS: 3, EXIT_INTERRUPTED: 4}
 #: How long an interrupted experiment may take over its rollbacks and evidence.
 INTERRUPT_GRACE_SECONDS = 180
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -108,7 +109,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         print(f"[{time.monotonic() - began:5.0f}s] {message}", file=err, flush=True)
 
     outcomes: list[Outcome] = []
-    with _stack(settings, run_dir, args.seed, progress) as state_dir:
+    with _sigterm_as_ctrl_c(), _stack(settings, run_dir, args.seed, progress) as state_dir:
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
             outcome = _play(path, run_dir, state_dir, args, progress)
@@ -131,6 +132,17 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     print(_table(outcomes, code, dry=bool(args.dry)), file=out)
     print(f"run folder: {run_dir}\nreport: {report}", file=out)
     return code
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """A SIGTERM (a CI job's timeout, `kill`) stops the gameday like Ctrl-C: rollbacks run
+    and a private stack is stopped, instead of both being left behind."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _validate(path: Path) -> None:
@@ -227,7 +239,7 @@ def _play(
         except KeyboardInterrupt:
             interrupted = True
             progress(f"interrupted: {path.stem} is running its rollbacks (Ctrl-C again is ignored)")
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
             try:
                 os.killpg(process.pid, signal.SIGINT)
                 timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _kill_group, (process.pid,))
@@ -235,7 +247,8 @@ def _play(
                 _follow(process, path.stem, progress)
                 timer.cancel()
             finally:
-                signal.signal(signal.SIGINT, previous)
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         process.wait()
     outcome = _outcome(path, folder, time.monotonic() - started)
     if interrupted:

@@ -144,8 +144,13 @@ def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
     assert (run_dir / "report.html").is_file()
 
 
-def test_ctrl_c_during_gameday_run_still_plays_the_rollbacks(
-    healthy: System, tmp_path: Path
+@pytest.mark.parametrize(
+    "signals",
+    [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM,)],
+    ids=["ctrl-c-twice", "sigterm"],
+)
+def test_an_interrupted_gameday_run_still_plays_the_rollbacks(
+    healthy: System, tmp_path: Path, signals: tuple[signal.Signals, ...]
 ) -> None:
     experiment = _experiment(
         tmp_path,
@@ -172,9 +177,9 @@ def test_ctrl_c_during_gameday_run_still_plays_the_rollbacks(
             time.sleep(0.2)
         assert active_fault(healthy) == "slow_api", "the fault was never set"
         time.sleep(2)  # into the traffic
-        os.killpg(gameday.pid, signal.SIGINT)
-        time.sleep(0.5)
-        os.killpg(gameday.pid, signal.SIGINT)  # an impatient second Ctrl-C
+        for sent in signals:  # a second Ctrl-C: an impatient user
+            os.killpg(gameday.pid, sent)
+            time.sleep(0.5)
         stdout, stderr = gameday.communicate(timeout=240)
     assert gameday.returncode == 130, stdout + stderr[-3000:]
     assert "Traceback" not in stderr
@@ -183,7 +188,7 @@ def test_ctrl_c_during_gameday_run_still_plays_the_rollbacks(
     assert journal["status"] == "interrupted"
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     assert active_fault(healthy) == "none"
-    assert (run_dir / "report.html").is_file()
+    assert "INTERRUPTED</span> (exit 130)" in (run_dir / "report.html").read_text()
 
 
 def test_a_fault_that_could_not_be_injected_fails_the_run(healthy: System, tmp_path: Path) -> None:
