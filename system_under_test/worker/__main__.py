@@ -28,14 +28,15 @@ def main() -> None:
     config = SutConfig.from_env()
     sqs = aws_client("sqs", read_timeout=config.worker_wait_seconds + 10)
     processor = build_processor(config, sqs, aws_client("dynamodb"))
-    if args.metrics_port:
-        serve_metrics(processor, args.metrics_port)
     stop = threading.Event()
+    poller = Poller(sqs, config, processor, args.visibility_timeout, stop)
+    if args.metrics_port:
+        serve_metrics(processor, poller, args.metrics_port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     freeze_startup_heap()
     try:
-        Poller(sqs, config, processor, args.visibility_timeout, stop).run()
+        poller.run()
     finally:
         processor.downstream.close()
 

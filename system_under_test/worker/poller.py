@@ -59,6 +59,7 @@ class Poller:
         self._stop = stop
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.batches = 0
+        self.receive_calls = 0  # the pause while the circuit is open shows here
 
     def run(self) -> None:
         logger.info("worker polling", extra={"queue": self._config.queue_url})
@@ -72,6 +73,7 @@ class Poller:
 
     def poll_once(self) -> int:
         """Receive one batch, handle and settle it; returns how many messages it held."""
+        self.receive_calls += 1
         try:
             messages = self._sqs.receive_message(
                 QueueUrl=self._config.queue_url,

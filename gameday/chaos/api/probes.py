@@ -1,15 +1,13 @@
 """Readiness and circuit states, from the API's and the workers' own endpoints."""
 
-import httpx
 from chaoslib.types import Configuration, Secrets
-from prometheus_client.parser import text_string_to_metric_families
 
 from gameday.chaos import context, web
 from system_under_test.circuit import STATE_NUMBER
 
 __all__ = ["api_status", "circuit_state"]
 
-_STATES = {number: name for name, number in STATE_NUMBER.items()}
+CIRCUIT_STATES = {number: name for name, number in STATE_NUMBER.items()}
 _WORST = ["closed", "half_open", "open"]
 
 
@@ -31,13 +29,8 @@ def circuit_state(
     for name, part in state["parts"].items():
         if name != "api" and not name.startswith("worker-"):
             continue
-        try:
-            text = httpx.get(part["endpoint"] + "/metrics", timeout=5).text
-        except httpx.HTTPError:
-            continue
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == "sut_circuit_state" and sample.labels["circuit"] == circuit:
-                    found = _STATES.get(int(sample.value), "closed")
-                    worst = max(worst, found, key=_WORST.index)
+        for sample in web.metric_samples(part["endpoint"]):
+            if sample.name == "sut_circuit_state" and sample.labels["circuit"] == circuit:
+                found = CIRCUIT_STATES.get(int(sample.value), "closed")
+                worst = max(worst, found, key=_WORST.index)
     return worst
