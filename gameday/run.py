@@ -313,11 +313,11 @@ def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
 
 
 def _table(outcomes: list[Outcome], code: int, dry: bool = False) -> str:
-    lines = [f"{'experiment':<20} {'status':<9} {'score':>6} {'time':>7}  detail"]
+    lines = [f"{'experiment':<20} {'status':<11} {'score':>6} {'time':>7}  detail"]
     for o in outcomes:
         score = f"{o.score:.0f}" if o.score is not None else "-"
         lines.append(
-            f"{o.experiment:<20} {o.status.upper():<9} {score:>6} {o.seconds:>6.0f}s  {o.detail}"
+            f"{o.experiment:<20} {o.status.upper():<11} {score:>6} {o.seconds:>6.0f}s  {o.detail}"
         )
     words = {EXIT_OK: "HELD", EXIT_BREACHED: "BREACHED", EXIT_ABORTED: "ABORTED"}
     word = words.get(code, "INTERRUPTED" if code == EXIT_INTERRUPTED else "FAILED")
