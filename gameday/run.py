@@ -240,26 +240,28 @@ def _play(
             interrupted = True
             progress(f"interrupted: {path.stem} is running its rollbacks (Ctrl-C again is ignored)")
             previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+            timer = threading.Timer(
+                INTERRUPT_GRACE_SECONDS, _signal_group, (process.pid, signal.SIGKILL)
+            )
+            timer.start()
             try:
-                os.killpg(process.pid, signal.SIGINT)
-                timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _kill_group, (process.pid,))
-                timer.start()
+                _signal_group(process.pid, signal.SIGINT)
                 _follow(process, path.stem, progress)
-                timer.cancel()
             finally:
+                timer.cancel()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
         process.wait()
     outcome = _outcome(path, folder, time.monotonic() - started)
     if interrupted:
         outcome.status, outcome.exit_code = "interrupted", EXIT_INTERRUPTED
-        outcome.detail = "Ctrl-C; " + _rollback_summary(folder)
+        outcome.detail = "interrupted; " + _rollback_summary(folder)
     return outcome
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+        os.killpg(pid, sig)
 
 
 def _follow(process: subprocess.Popen[str], name: str, progress: Any) -> None:

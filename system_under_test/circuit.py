@@ -18,6 +18,8 @@ from system_under_test.config import SutConfig
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 #: How a state reads on a Prometheus gauge (as the seed's CircuitBreakerState metric).
 STATE_NUMBER = {CLOSED: 0, OPEN: 1, HALF_OPEN: 2}
+#: And back, for whoever reads the gauge.
+STATE_NAME = {number: name for name, number in STATE_NUMBER.items()}
 
 
 class CircuitOpenError(Exception):

@@ -83,9 +83,9 @@ def sampler() -> Any | None:
 
 def mark(marker: str, **fields: Any) -> None:
     """A marker on the run's timeline (fault windows, activities), if a sampler runs."""
-    sampler = _TIMELINE.get("sampler")
-    if sampler is not None:
-        sampler.mark(marker, **fields)
+    running = sampler()
+    if running is not None:
+        running.mark(marker, **fields)
 
 
 CHAOS_MEASUREMENTS = "measurements.chaos.json"  # beside the load's own measurements.json

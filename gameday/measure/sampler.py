@@ -22,9 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gameday.stack.state import aws_client
 from system_under_test import queues
+from system_under_test.circuit import STATE_NAME
 
 TIMELINE = "timeline.jsonl"
-_STATES = {0.0: "closed", 1.0: "open", 2.0: "half_open"}
 #: How far back `over_last` can look: the API scrapes of the last 15 minutes.
 WINDOW_SCRAPES = 900
 
@@ -121,7 +121,7 @@ class TimelineSampler:
         for family in text_string_to_metric_families(text):
             for s in family.samples:
                 if s.name == "sut_circuit_state":
-                    found["circuits"][s.labels["circuit"]] = _STATES.get(s.value, "unknown")
+                    found["circuits"][s.labels["circuit"]] = STATE_NAME.get(int(s.value), "unknown")
                 elif s.name == "sut_fault_active" and s.value == 1.0:
                     found["fault"] = s.labels["mode"]
                 elif s.name == "sut_api_requests_total" and s.labels.get("route") == "/events":

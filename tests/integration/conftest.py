@@ -119,6 +119,10 @@ class System:
     def dlq_order_ids(self) -> set[str]:
         return {oid for m in self.dlq() if (oid := order_id_of(m["Body"])) is not None}
 
+    def active_fault(self) -> str:
+        """The fault mode the API applies now, as GET /ready reports it."""
+        return str(self.http.get(self.api + "/ready").json()["faults"]["mode"])
+
     def set_fault(self, mode: str, ttl: float = 120, **params: Any) -> None:
         document = {"mode": mode, "expiresAt": time.time() + ttl, **params}
         self.aws("ssm").put_parameter(

@@ -34,10 +34,6 @@ def chaos_run(system: System, experiment: Path, run_dir: Path, *extra: str) -> A
     )
 
 
-def active_fault(system: System) -> str:
-    return str(system.http.get(system.api + "/ready").json()["faults"]["mode"])
-
-
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
 def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
     healthy: System, tmp_path: Path, name: str
@@ -60,7 +56,7 @@ def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
     assert judged["status"] == "held", [r for r in judged["results"] if r["status"] != "held"]
     ledger = json.loads((tmp_path / "ledger.json").read_text())
     assert ledger["acked"] > 0 and ledger["passed"]
-    assert active_fault(healthy) == "none"
+    assert healthy.active_fault() == "none"
     markers = [json.loads(line).get("marker") for line in (tmp_path / "timeline.jsonl").open()]
     assert "experiment_start" in markers and "activity_end" in markers
 
@@ -106,16 +102,25 @@ def _action(name: str, target: str, func: str, **arguments: Any) -> dict[str, An
     }
 
 
-def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
-    healthy: System, tmp_path: Path
-) -> None:
-    experiment = _experiment(
+def _slow_api_under_traffic(tmp_path: Path, latency_ms: int, controls: dict[str, Any]) -> Path:
+    """An experiment that slows the API, then runs the steady profile (30 s) and waits."""
+    return _experiment(
         tmp_path,
         [
-            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=400),
+            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=latency_ms),
             _action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
             _action("wait", "load", "wait_for_load", timeout_seconds=120),
         ],
+        controls,
+    )
+
+
+def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
+    healthy: System, tmp_path: Path
+) -> None:
+    experiment = _slow_api_under_traffic(
+        tmp_path,
+        400,
         {"guardrails": ["ingest-latency"], "grace_seconds": 1, "slos": ["ingest-latency"]},
     )
     run_dir = tmp_path / "run"
@@ -131,7 +136,7 @@ def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
     journal = json.loads((folder / "journal.json").read_text())
     assert journal["status"] == "interrupted"
     assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
-    assert active_fault(healthy) == "none"
+    assert healthy.active_fault() == "none"
     abort = json.loads((folder / "abort.json").read_text())
     assert abort["guardrail"] == "ingest-latency"
     print(f"breached for {abort['breachedForSeconds']} s against a grace of 1 s when it fired")
@@ -152,15 +157,7 @@ def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
 def test_an_interrupted_gameday_run_still_plays_the_rollbacks(
     healthy: System, tmp_path: Path, signals: tuple[signal.Signals, ...]
 ) -> None:
-    experiment = _experiment(
-        tmp_path,
-        [
-            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=50),
-            _action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
-            _action("wait", "load", "wait_for_load", timeout_seconds=120),
-        ],
-        {"slos": ["ingest-availability"]},
-    )
+    experiment = _slow_api_under_traffic(tmp_path, 50, {"slos": ["ingest-availability"]})
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "gameday", "run", str(experiment), "--run-dir", str(run_dir)]
     # its own process group, like a terminal's foreground job: Ctrl-C goes to the group
@@ -172,10 +169,7 @@ def test_an_interrupted_gameday_run_still_plays_the_rollbacks(
         text=True,
         start_new_session=True,
     ) as gameday:
-        deadline = time.monotonic() + 90
-        while active_fault(healthy) != "slow_api" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert active_fault(healthy) == "slow_api", "the fault was never set"
+        healthy.wait_for(lambda: healthy.active_fault() == "slow_api", 90, "the fault set")
         time.sleep(2)  # into the traffic
         for sent in signals:  # a second Ctrl-C: an impatient user
             os.killpg(gameday.pid, sent)
@@ -187,7 +181,7 @@ def test_an_interrupted_gameday_run_still_plays_the_rollbacks(
     journal = json.loads((run_dir / "experiment" / "journal.json").read_text())
     assert journal["status"] == "interrupted"
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
-    assert active_fault(healthy) == "none"
+    assert healthy.active_fault() == "none"
     assert "INTERRUPTED</span> (exit 130)" in (run_dir / "report.html").read_text()
 
 
@@ -264,7 +258,7 @@ def test_gameday_run_plays_experiments_into_one_folder_and_a_report(
         assert (run_dir / name / "verdict.json").is_file()
     report = (run_dir / "report.html").read_text()
     assert "Poison payloads are quarantined" in report and "HELD" in report
-    assert active_fault(healthy) == "none"
+    assert healthy.active_fault() == "none"
 
 
 BAD_EXPERIMENTS = {

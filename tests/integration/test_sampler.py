@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,19 +55,9 @@ def test_timeline_records_queues_circuits_fault_and_traffic(
     assert calls == ["GetQueueAttributes"] * (2 * sampler.samples)  # one per queue per sample
 
 
-def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_an_slo_over_a_window_judges_only_the_recent_seconds(
     healthy: System, tmp_path: Path
 ) -> None:
-    def mode() -> str:
-        return str(healthy.http.get(healthy.api + "/ready").json()["faults"]["mode"])
-
     sampler = TimelineSampler.for_stack(tmp_path, healthy.status)
     with pytest.raises(ActivityFailed, match="gameday control"):
         slo_status("ingest-latency", window_seconds=5)  # no control, no timeline
@@ -77,11 +66,11 @@ def test_an_slo_over_a_window_judges_only_the_recent_seconds(
     context.attach_sampler(sampler)
     try:
         healthy.set_fault("slow_api", latencyMs=400)
-        _until(lambda: mode() == "slow_api")
+        healthy.wait_for(lambda: healthy.active_fault() == "slow_api", 10, "slow_api on")
         for n in range(6):  # p99 400 ms: past ingest-latency's live objective (250 ms)
             assert healthy.post(order(f"window-slow-{n}")).status_code == 202
         healthy.clear_faults()
-        _until(lambda: mode() == "none")
+        healthy.wait_for(lambda: healthy.active_fault() == "none", 10, "the fault off")
         ended = time.monotonic() + 2.0
         while time.monotonic() < ended:
             assert healthy.post(order("window-fast")).status_code == 202

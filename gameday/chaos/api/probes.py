@@ -3,11 +3,10 @@
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context, web
-from system_under_test.circuit import STATE_NUMBER
+from system_under_test.circuit import STATE_NAME
 
 __all__ = ["api_status", "circuit_state"]
 
-CIRCUIT_STATES = {number: name for name, number in STATE_NUMBER.items()}
 _WORST = ["closed", "half_open", "open"]
 
 
@@ -31,6 +30,6 @@ def circuit_state(
             continue
         for sample in web.metric_samples(part["endpoint"]):
             if sample.name == "sut_circuit_state" and sample.labels["circuit"] == circuit:
-                found = CIRCUIT_STATES.get(int(sample.value), "closed")
+                found = STATE_NAME.get(int(sample.value), "closed")
                 worst = max(worst, found, key=_WORST.index)
     return worst

@@ -9,7 +9,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context, web
-from gameday.chaos.api.probes import CIRCUIT_STATES, circuit_state
+from system_under_test.circuit import OPEN, STATE_NAME
 
 __all__ = ["expect_consumption_paused", "kill_worker"]
 
@@ -44,11 +44,11 @@ def expect_consumption_paused(
     message's receive count and dead-letter healthy orders. Calls for the circuit's
     half-open probes are allowed. Returns the calls per worker.
     """
-    if circuit_state("downstream", configuration) != "open":
-        raise ActivityFailed("the downstream circuit is not open: there is nothing to pause")
-    workers = {n: p["endpoint"] for n, p in context.stack(configuration)["parts"].items()}
-    workers = {n: url for n, url in workers.items() if n.startswith("worker-")}
+    parts = context.stack(configuration)["parts"]
+    workers = {name: p["endpoint"] for name, p in parts.items() if name.startswith("worker-")}
     previous = {name: _circuit_and_receives(url) for name, url in workers.items()}
+    if OPEN not in {state for state, _ in previous.values()}:
+        raise ActivityFailed("no worker's downstream circuit is open: there is nothing to pause")
     calls = dict.fromkeys(workers, 0)
     while_open = dict.fromkeys(workers, 0)
     deadline = time.monotonic() + seconds
@@ -58,7 +58,7 @@ def expect_consumption_paused(
             (was, before), (now, after) = previous[name], _circuit_and_receives(url)
             made = max(0, after - before)  # a restarted worker starts again from zero
             calls[name] += made
-            if was == now == "open":
+            if was == now == OPEN:
                 while_open[name] += made
             previous[name] = (now, after)
     if any(while_open.values()):
@@ -75,7 +75,7 @@ def _circuit_and_receives(endpoint: str) -> tuple[str, int]:
     state, calls = "unknown", 0
     for sample in web.metric_samples(endpoint):
         if sample.name == "sut_circuit_state" and sample.labels.get("circuit") == "downstream":
-            state = CIRCUIT_STATES.get(int(sample.value), "unknown")
+            state = STATE_NAME.get(int(sample.value), "unknown")
         elif sample.name == "sut_worker_receive_calls":
             calls = int(sample.value)
     return state, calls
