@@ -73,7 +73,6 @@ def before_experiment_control(
     )
     guardrail.start()
     _RUN.update(
-        sampler=sampler,
         guardrail=guardrail,
         failed=[],
         in_rollbacks=False,
@@ -116,10 +115,12 @@ def after_experiment_control(
 ) -> None:
     stop_load()
     _clear_faults_anyway(configuration)
-    for part in ("guardrail", "sampler"):
-        if part in _RUN:
-            _RUN[part].stop()
-    run.attach_sampler(None)
+    if "guardrail" in _RUN:
+        _RUN["guardrail"].stop()
+    sampler = run.sampler()
+    if sampler is not None:
+        sampler.stop()
+        run.attach_sampler(None)
     failed = _RUN.get("failed", [])
     run_dir = run.run_dir(configuration)
     if failed:
