@@ -11,7 +11,8 @@ from typing import Any, NoReturn, TextIO
 
 from gameday import __version__
 from gameday.errors import EXIT_HARNESS, EXIT_INTERRUPTED, HarnessError
-from gameday.settings import Settings
+from gameday.project import Project
+from gameday.settings import ENV_PROJECT_DIR, Settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,11 +22,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_HARNESS, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _project_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        default=default,
+        help=f"the project folder: experiments/, slos.yaml, profiles.yaml, gameday-runs/ "
+        f"(default: ${ENV_PROJECT_DIR}, else the current folder)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gameday", description="Chaos and gameday testing harness.")
     parser.add_argument("--version", action="version", version=f"gameday {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _project_option(parser, None)
+    # Every subcommand takes --project too (`gameday run --project DIR` reads naturally).
+    common = argparse.ArgumentParser(add_help=False)
+    _project_option(common, argparse.SUPPRESS)
+    commands = _Commands(
+        parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser), common
+    )
     commands.required = True
+
+    init = commands.add_parser("init", help="write a starter gameday project you can edit")
+    init.add_argument("dir", metavar="DIR", nargs="?", default=".", help="(default: here)")
+    init.add_argument("--force", action="store_true", help="write into a folder that has files")
 
     up = commands.add_parser("up", help="start the reference stack on the embedded backend")
     up.add_argument(
@@ -35,6 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the running stack")
     status.add_argument("--json", action="store_true", help="machine-readable, with API keys")
 
+    _add_operate(commands)
+    _add_load(commands)
+
+    run = commands.add_parser("run", help="run a gameday: Chaos Toolkit experiments, a report")
+    run.add_argument(
+        "experiments",
+        metavar="EXPERIMENT",
+        nargs="*",
+        help="names in experiments/ or files (default: the five stories)",
+    )
+    run.add_argument("--time-scale", type=float, default=1.0, help="multiply load durations")
+    run.add_argument("--seed", type=int, help="make fault and traffic randomness reproducible")
+    run.add_argument("--dry", action="store_true", help="validate and walk, inject nothing")
+    run.add_argument("--run-dir", help="run folder (default: gameday-runs/... in the project)")
+    report = commands.add_parser("report", help="render the HTML report of a run folder again")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+
+    verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
+    verdict.add_argument("run_dir", metavar="RUN_DIR")
+    verdict.add_argument("--catalogue", help="SLO catalogue (default: the project's slos.yaml)")
+    verdict.add_argument("--json", action="store_true")
+
+    _add_bench(commands)
+    return parser
+
+
+def _add_operate(commands: Any) -> None:
     fault = commands.add_parser("fault", help="switch a fault of the reference system on or off")
     fault_actions = fault.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     fault_actions.required = True
@@ -64,30 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--jitter", type=int, default=0, help="random delay up to N s each")
 
-    _add_load(commands)
-
-    run = commands.add_parser("run", help="run a gameday: Chaos Toolkit experiments, a report")
-    run.add_argument(
-        "experiments",
-        metavar="EXPERIMENT",
-        nargs="*",
-        help="names in experiments/ or files (default: the five stories)",
-    )
-    run.add_argument("--time-scale", type=float, default=1.0, help="multiply load durations")
-    run.add_argument("--seed", type=int, help="make fault and traffic randomness reproducible")
-    run.add_argument("--dry", action="store_true", help="validate and walk, inject nothing")
-    run.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
-    report = commands.add_parser("report", help="render the HTML report of a run folder again")
-    report.add_argument("run_dir", metavar="RUN_DIR")
-
-    verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
-    verdict.add_argument("run_dir", metavar="RUN_DIR")
-    verdict.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
-    verdict.add_argument("--json", action="store_true")
-
-    _add_bench(commands)
-    return parser
-
 
 def _add_load(commands: Any) -> None:
     load = commands.add_parser("load", help="run a Locust profile headless, gated on the SLOs")
@@ -111,10 +135,10 @@ def _add_load(commands: Any) -> None:
         "--master-bind-host", default="127.0.0.1", help="where the master listens for workers"
     )
     load.add_argument("--master-bind-port", type=int, default=5557)
-    load.add_argument("--run-dir", help="run folder (default: reports/output/runs/...)")
-    load.add_argument("--catalogue", help="SLO catalogue (default: system_under_test/slos.yaml)")
+    load.add_argument("--run-dir", help="run folder (default: gameday-runs/... in the project)")
+    load.add_argument("--catalogue", help="SLO catalogue (default: the project's slos.yaml)")
     load.add_argument("--drain-timeout", type=float, default=120.0)
-    load.add_argument("--profiles", help="profiles file (default: loadtests/profiles.yaml)")
+    load.add_argument("--profiles", help="profiles file (default: the project's profiles.yaml)")
     load.add_argument(
         "--guardrail", help="SLOs watched live that abort the run, e.g. ingest-latency"
     )
@@ -162,9 +186,33 @@ def _add_bench(commands: Any) -> None:
     switch.add_argument("--trials", type=int, default=20)
 
 
+class _Commands:
+    """The subcommand registry, adding the shared options to every subcommand."""
+
+    def __init__(self, actions: Any, common: argparse.ArgumentParser) -> None:
+        self._actions, self._common = actions, common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self._actions.add_parser(
+            name, parents=[self._common], **kwargs
+        )
+        return parser
+
+    @property
+    def required(self) -> bool:
+        return bool(self._actions.required)
+
+    @required.setter
+    def required(self, value: bool) -> None:
+        self._actions.required = value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        chosen = args.project or os.environ.get(ENV_PROJECT_DIR)
+        if chosen:  # checked once; children (chaos run, locust, pytest) inherit it
+            os.environ[ENV_PROJECT_DIR] = str(Project.checked(chosen).root)
         settings = Settings.from_env()
         return _dispatch(args, settings)
     except HarnessError as exc:
@@ -181,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     # Imports stay inside each handler: moto and boto3 load only for commands that need them.
     handlers = {
+        "init": _init,
         "up": _stack,
         "down": _stack,
         "status": _stack,
@@ -193,6 +242,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "bench": _bench,
     }
     return handlers[args.command](args, settings, sys.stdout, sys.stderr)
+
+
+def _init(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:
+    from gameday import init
+
+    return init.main(args, out)
 
 
 def _stack(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -245,7 +300,7 @@ def _verdict(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: T
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise HarnessError(f"{run_dir} is not a run folder", "give the folder a run wrote")
-    catalogue = slo.load_catalogue(args.catalogue or slo.DEFAULT_CATALOGUE)
+    catalogue = slo.load_catalogue(args.catalogue)
     result = verdict.evaluate(catalogue, run_dir)
     verdict.write(result, run_dir)
     print(json.dumps(result.as_dict(), indent=2) if args.json else verdict.table(result), file=out)

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlparse
@@ -30,13 +29,12 @@ from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
+from gameday.project import Project, bundled, writable_folder
 from gameday.settings import Settings
 from gameday.stack import state as statefile
-from loadtests.profiles import PROFILES_FILE, Profile, ProfileError, get_profile
+from loadtests.profiles import Profile, ProfileError, get_profile
 
-REPO = Path(__file__).resolve().parents[1]
-LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
-RUNS = REPO / "reports" / "output" / "runs"
+LOCUSTFILE = bundled("loadtests", "locustfile.py")
 STOP_WAIT_SECONDS = 45  # locust's own grace for requests in flight (35 s), and some
 
 
@@ -60,10 +58,12 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
             "load goes to loopback only; pass --allow-remote if you mean it",
         )
     _check_answers(host)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{stamp}-load-{profile.name}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    catalogue = slo.load_catalogue(args.catalogue or slo.DEFAULT_CATALOGUE)
+    run_dir = (
+        writable_folder(Path(args.run_dir))
+        if args.run_dir
+        else Project.current().new_run_dir(f"load-{profile.name}")
+    )
+    catalogue = slo.load_catalogue(args.catalogue)
     seconds = profile.duration * args.time_scale
     print(
         f"load {profile.name}: {profile.description} ({seconds:.0f} s) -> {host}",
@@ -126,7 +126,6 @@ class LocustRun:
             "GAMEDAY_PROFILE_TIME_SCALE": str(self.time_scale),
             "GAMEDAY_API_KEY": api_key,
             "GAMEDAY_RUN_DIR": str(self.run_dir),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
         command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
         command += [*distribution, "--host", self.host, "--run-time", f"{int(self.seconds) + 90}s"]
@@ -144,7 +143,7 @@ class LocustRun:
 
 def _checked_request(args: argparse.Namespace) -> tuple[Path, Profile]:
     """The profiles file and profile asked for, or a HarnessError naming the mistake."""
-    profiles = Path(args.profiles) if args.profiles else PROFILES_FILE
+    profiles = Path(args.profiles) if args.profiles else Project.current().profiles
     try:
         profile = get_profile(args.profile, profiles)
     except ProfileError as exc:

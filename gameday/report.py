@@ -15,8 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gameday.errors import HarnessError
 from gameday.measure import verdict
+from gameday.project import bundled
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
+TEMPLATES = bundled("reports", "templates")
 REPORT = "report.html"
 
 

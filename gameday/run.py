@@ -35,13 +35,11 @@ from gameday.errors import (
     HarnessError,
 )
 from gameday.measure import verdict
+from gameday.project import Project, writable_folder
 from gameday.report import read_json, render
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
 
-REPO = Path(__file__).resolve().parents[1]
-EXPERIMENTS = REPO / "experiments"
-RUNS = REPO / "reports" / "output" / "runs"
 #: The default gameday, in the order a team would play it: the cheap stories first.
 DEFAULT_ORDER = (
     "poison-payloads",
@@ -79,19 +77,10 @@ class Outcome:
     score: float | None = None
 
 
-def find_experiments(names: list[str]) -> list[Path]:
-    """Experiment files by name (``poison-payloads``) or path; a missing one is named."""
-    chosen = names or list(DEFAULT_ORDER)
-    paths = []
-    for name in chosen:
-        path = Path(name)
-        if not path.suffix:
-            path = EXPERIMENTS / f"{name}.yaml"
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
-            raise HarnessError(f"no experiment {name!r}", f"known: {known}, or give a file path")
-        paths.append(path)
-    return paths
+def find_experiments(names: list[str], project: Project | None = None) -> list[Path]:
+    """Experiment files by name (``poison-payloads``: the project's, else bundled) or path."""
+    project = project or Project.current()
+    return [project.experiment(name) for name in names or DEFAULT_ORDER]
 
 
 def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -101,8 +90,11 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     for path in experiments:
         _validate(path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{stamp}-gameday"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = (
+        writable_folder(Path(args.run_dir))
+        if args.run_dir
+        else Project.current().new_run_dir("gameday")
+    )
     began = time.monotonic()
 
     def progress(message: str) -> None:

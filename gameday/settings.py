@@ -23,6 +23,7 @@ EMBEDDED_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY":
 EMBEDDED_SERVICES = ("sqs", "dynamodb", "ssm", "cloudwatch")
 
 # Environment variables (the only place their names are spelled).
+ENV_PROJECT_DIR = "GAMEDAY_PROJECT_DIR"
 ENV_STATE_DIR = "GAMEDAY_STATE_DIR"
 ENV_BACKEND_PORT = "GAMEDAY_BACKEND_PORT"
 ENV_API_PORT = "GAMEDAY_API_PORT"
@@ -90,6 +91,8 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[name] = _parse(name, variable, raw)
+        if "state_dir" not in values and env.get(ENV_PROJECT_DIR):
+            values["state_dir"] = Path(env[ENV_PROJECT_DIR]) / ".gameday"  # the project's stack
         region = env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION)
         if region:
             values["region"] = region

@@ -19,12 +19,13 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PROFILES_FILE = Path(__file__).resolve().parent / "profiles.yaml"
+PROFILES_FILE = Path(str(resources.files(__package__).joinpath("profiles.yaml")))  # bundled
 KINDS = ("valid", "poison", "duplicate", "burst_duplicate", "key_reuse")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

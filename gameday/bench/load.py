@@ -32,11 +32,11 @@ from typing import Any, TextIO
 
 from gameday.errors import EXIT_BREACHED, EXIT_OK, HarnessError
 from gameday.measure.verdict import Measurements
+from gameday.project import bundled
 from gameday.stack.supervisor import free_port, probe_http
 
-REPO = Path(__file__).resolve().parents[2]
-OURS = REPO / "loadtests" / "locustfile.py"
-BARE = REPO / "loadtests" / "bare_locustfile.py"
+OURS = bundled("loadtests", "locustfile.py")
+BARE = bundled("loadtests", "bare_locustfile.py")
 MACHINERY_TARGET, RATE_TOLERANCE = 0.80, 0.02
 OVERLOAD = 1.25  # ours is offered this times the bare locustfile's rate in the same round
 

@@ -4,7 +4,7 @@ Activities reach the system only over HTTP and the AWS APIs. They find the
 stack through its state file (``gameday_state_dir`` in the experiment's
 configuration, else ``GAMEDAY_STATE_DIR``, else ``.gameday``) and write evidence
 to the run folder (``gameday_run_dir``, else ``GAMEDAY_RUN_DIR``, else a new
-folder under ``reports/output/runs``), one per ``chaos run`` process.
+folder under the project's ``gameday-runs/``), one per ``chaos run`` process.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
 from gameday.errors import HarnessError
+from gameday.project import Project
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
 
-RUNS = Path(__file__).resolve().parents[2] / "reports" / "output" / "runs"
 _RUN_DIR: dict[str, Path] = {}  # the run folder of this process, once chosen
 _TIMELINE: dict[str, Any] = {}  # the control's sampler, while one runs
 
@@ -53,18 +52,24 @@ def api_url(configuration: dict[str, Any] | None) -> str:
 
 
 def run_dir(configuration: dict[str, Any] | None = None, title: str = "chaos") -> Path:
-    """This process's run folder, chosen on first use."""
+    """The configured run folder (``gameday_run_dir``), else this process's, chosen on first use.
+
+    A configured folder wins on every call, so one process can account several runs
+    (the BDD scenarios give each scenario its own).
+    """
+    configured = (configuration or {}).get("gameday_run_dir")
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
     if "current" not in _RUN_DIR:
-        configured = (configuration or {}).get("gameday_run_dir") or os.environ.get(
-            "GAMEDAY_RUN_DIR"
-        )
+        configured = os.environ.get("GAMEDAY_RUN_DIR")
         if configured:
             folder = Path(configured)
+            folder.mkdir(parents=True, exist_ok=True)
         else:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chaos"
-            folder = RUNS / f"{stamp}-{slug}"
-        folder.mkdir(parents=True, exist_ok=True)
+            folder = Project.current().new_run_dir(slug)
         _RUN_DIR["current"] = folder
     return _RUN_DIR["current"]
 

@@ -1,8 +1,8 @@
 """The SLO catalogue: OpenSLO v1 ``kind: SLO`` documents plus our ``kind: Invariants``.
 
-One file (``system_under_test/slos.yaml`` by default) is shared by experiments,
-load profiles and scenarios, so they all judge a run the same way. The loader
-checks every field it reads; an error names the file, the document and the
+One file (the project's ``slos.yaml``, else the bundled ``system_under_test/slos.yaml``)
+is shared by experiments, load profiles and scenarios, so they all judge a run the
+same way. The loader checks every field it reads; an error names the file, the document and the
 field, and is a harness error (exit 3).
 """
 
@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from gameday.errors import HarnessError
+from gameday.project import Project, bundled_catalogue
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "system_under_test" / "slos.yaml"
+DEFAULT_CATALOGUE = bundled_catalogue()
 
 #: Our indicators (the metric source ``type: gameday``) and their units.
 INDICATORS: dict[str, str] = {
@@ -117,9 +118,9 @@ class _Reader:
         return value
 
 
-def load_catalogue(path: Path | str = DEFAULT_CATALOGUE) -> Catalogue:
-    """Parse and check the catalogue; raises CatalogueError naming file, document, field."""
-    path = Path(path)
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    """Parse and check the catalogue (default: the project's); errors name file, document, field."""
+    path = Path(path) if path else Project.current().catalogue
     try:
         documents = list(yaml.safe_load_all(path.read_text()))
     except OSError as exc:

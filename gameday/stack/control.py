@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from gameday.errors import EXIT_HARNESS, EXIT_OK, HarnessError, StackNotRunning
+from gameday.project import Project
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from gameday.stack.supervisor import Supervisor, probe_http
@@ -134,7 +135,8 @@ def status(settings: Settings, out: TextIO, as_json: bool) -> int:
         state = statefile.running_state(settings)
     except StackNotRunning as exc:
         if as_json:
-            print(json.dumps({"running": False, "reason": exc.message}), file=out)
+            files = Project.current().files_used()
+            print(json.dumps({"running": False, "reason": exc.message, "files": files}), file=out)
             return EXIT_HARNESS
         raise
     report = status_report(state)
@@ -171,6 +173,7 @@ def status_report(state: dict[str, Any]) -> dict[str, Any]:
         "resources": state.get("resources", {}),
         "api_keys": state.get("api_keys", {}),
         "env": state.get("env", {}),
+        "files": Project.current().files_used(),
     }
 
 
@@ -200,3 +203,11 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         print(f"  {'env':<10} export {exports}", file=out)
     print(f"  {'state':<10} {state.get('state_dir', '.gameday')}/stack.json", file=out)
+    files = state.get("files")
+    if files:
+        print(f"  {'project':<10} {files['project']} (runs: {files['runs']})", file=out)
+        print(f"  {'catalogue':<10} {files['catalogue']}", file=out)
+        print(f"  {'profiles':<10} {files['profiles']}", file=out)
+        own = [n for n, p in files["experiments"].items() if p.startswith(files["project"])]
+        counted = f"{len(files['experiments'])} ({len(own)} the project's own)"
+        print(f"  {'experiments':<10} {counted}", file=out)

@@ -16,7 +16,8 @@ from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
 from gameday.load import LocustRun, is_loopback
-from loadtests.profiles import PROFILES_FILE, ProfileError, get_profile
+from gameday.project import Project
+from loadtests.profiles import ProfileError, get_profile
 
 __all__ = ["start_load", "wait_for_load"]
 
@@ -31,7 +32,7 @@ def start_load(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Start a load profile (loadtests/profiles.yaml) against the API and return at once.
+    """Start a load profile (the project's profiles.yaml, else the bundled one); return at once.
 
     time_scale multiplies the profile's durations (0.1: ten times shorter), scale its
     rates (requests/s). Returns the profile, its length in seconds and the locust pid.
@@ -39,7 +40,7 @@ def start_load(
     if "process" in _RUNNING and _RUNNING["process"].poll() is None:
         raise ActivityFailed("a load profile is already running; wait_for_load first")
     time_scale, scale = float(time_scale), float(scale)  # "${var}" substitutions arrive as text
-    path = Path(profiles_file) if profiles_file else PROFILES_FILE
+    path = Path(profiles_file) if profiles_file else Project.current().profiles
     try:
         chosen = get_profile(profile, path)
     except ProfileError as exc:

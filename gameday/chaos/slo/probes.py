@@ -33,7 +33,7 @@ def slo_status(
     if window_seconds > 0:
         return _over_window(name, window_seconds)
     try:
-        loaded = catalogue_module.load_catalogue(catalogue or catalogue_module.DEFAULT_CATALOGUE)
+        loaded = catalogue_module.load_catalogue(catalogue)
     except catalogue_module.CatalogueError as exc:
         raise ActivityFailed(str(exc)) from None
     result = verdict.evaluate(loaded, context.run_dir(configuration))

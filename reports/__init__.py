@@ -1,0 +1,1 @@
+"""The HTML gameday report: renderer, SVG charts and Jinja2 templates."""
