@@ -70,8 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="make fault and traffic randomness reproducible")
     run.add_argument("--dry", action="store_true", help="validate and walk, inject nothing")
     run.add_argument("--run-dir", help="run folder (default: gameday-runs/... in the project)")
-    report = commands.add_parser("report", help="render the HTML report of a run folder again")
-    report.add_argument("run_dir", metavar="RUN_DIR")
+    report = commands.add_parser("report", help="render a run folder's HTML report, or the index")
+    report.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="a run folder")
+    report.add_argument(
+        "--index",
+        nargs="?",
+        const="",
+        metavar="RUNS_DIR",
+        help="rebuild the index over every run (default: the project's gameday-runs/)",
+    )
 
     verdict = commands.add_parser("verdict", help="judge a run folder by the SLO catalogue")
     verdict.add_argument("run_dir", metavar="RUN_DIR")
@@ -184,6 +191,7 @@ def _add_bench(commands: Any) -> None:
     load.add_argument("--delay-ms", type=float, default=300.0, help="slowed answers")
     switch = targets.add_parser("faults", help="fault switch to behaviour change, p95")
     switch.add_argument("--trials", type=int, default=20)
+    targets.add_parser("report", help="render a 30-minute gameday and a 200-run index: time, size")
 
 
 class _Commands:
@@ -285,9 +293,22 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
 
 
 def _report(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:
-    from gameday.report import render
+    from gameday.report import render, render_index
 
-    print(render(Path(args.run_dir)), file=out)
+    if args.index is not None:
+        if args.run_dir:
+            raise HarnessError("give a RUN_DIR or --index, not both")
+        runs = Path(args.index) if args.index else Project.current().runs_dir
+        if not runs.is_dir():
+            raise HarnessError(f"{runs} is not a folder of runs", "run `gameday run` first")
+        print(render_index(runs), file=out)
+        return 0
+    if not args.run_dir:
+        raise HarnessError("give a RUN_DIR, or --index", "see `gameday report --help`")
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise HarnessError(f"{run_dir} is not a folder", "give the folder a run wrote")
+    print(render(run_dir), file=out)
     return 0
 
 
@@ -312,6 +333,10 @@ def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         from gameday.bench import backend as bench_backend
 
         return bench_backend.main(args, settings, out, err)
+    if args.target == "report":
+        from gameday.bench import report as bench_report
+
+        return bench_report.main(args, out)
     if args.target == "ledger":
         from gameday.bench import ledger as bench_ledger
 

@@ -30,6 +30,7 @@ from gameday.measure.collect import collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
 from gameday.project import Project, bundled, writable_folder
+from gameday.report import publish
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from loadtests.profiles import Profile, ProfileError, get_profile
@@ -99,7 +100,10 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     result = verdict.evaluate(catalogue, run_dir)
     verdict.write(result, run_dir)
     print(verdict.table(result), file=out)
-    print(f"run folder: {run_dir}", file=out)
+    report, index = publish(run_dir)
+    print(f"run folder: {run_dir}\nreport: {report}", file=out)
+    if index is not None:
+        print(f"all runs: {index}", file=out)
     return result.exit_code
 
 

@@ -1,8 +1,8 @@
-"""The HTML gameday report: one self-contained file rendered from a run folder (Jinja2).
+"""The harness's side of the HTML reports (the renderer lives in the ``reports`` package).
 
-A minimal report until the reports issue lands: the gameday's verdict, and per
-experiment its status, its SLO table and what it did. Everything shown comes from
-the run folder, and every string is escaped (dead letters carry hostile payloads).
+``gameday run`` and ``gameday load`` call ``publish`` at the end of every run: the
+run's ``report.html``, and the index over the project's runs when the run folder is
+one of them. ``gameday report`` calls ``render`` and ``render_index``.
 """
 
 from __future__ import annotations
@@ -11,51 +11,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from gameday.project import Project
+from reports.index import render_index
+from reports.render import REPORT, render_run
 
-from gameday.errors import HarnessError
-from gameday.measure import verdict
-from gameday.project import bundled
-
-TEMPLATES = bundled("reports", "templates")
-REPORT = "report.html"
+__all__ = ["REPORT", "publish", "read_json", "render", "render_index"]
 
 
 def render(run_dir: Path) -> Path:
     """Write ``report.html`` into the run folder; returns its path."""
-    summary = read_json(run_dir / "gameday.json")
-    if summary is None:
-        raise HarnessError(f"{run_dir} holds no gameday.json", "is it a `gameday run` folder?")
-    experiments = []
-    for outcome in summary["outcomes"]:
-        folder = run_dir / outcome["experiment"]
-        journal = read_json(folder / "journal.json") or {}
-        experiments.append(
-            {
-                **outcome,
-                "description": journal.get("experiment", {}).get("description", ""),
-                "verdict": read_json(folder / verdict.VERDICT),
-                "ledger": read_json(folder / verdict.LEDGER),
-                "activities": [
-                    {
-                        "name": run["activity"].get("name"),
-                        "type": run["activity"].get("type"),
-                        "status": run.get("status"),
-                        "duration": run.get("duration"),
-                    }
-                    for run in journal.get("run", []) + journal.get("rollbacks", [])
-                ],
-            }
-        )
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True)
-    )
-    html = environment.get_template("gameday.html.j2").render(
-        summary=summary, experiments=experiments
-    )
-    path = run_dir / REPORT
-    path.write_text(html)
-    return path
+    return render_run(run_dir)
+
+
+def publish(run_dir: Path) -> tuple[Path, Path | None]:
+    """The run's report, and the runs index when the folder sits in the project's runs."""
+    report = render_run(run_dir)
+    runs = Project.current().runs_dir
+    index = render_index(runs) if run_dir.resolve().parent == runs.resolve() else None
+    return report, index
 
 
 def read_json(path: Path) -> Any:

@@ -36,7 +36,7 @@ from gameday.errors import (
 )
 from gameday.measure import verdict
 from gameday.project import Project, writable_folder
-from gameday.report import read_json, render
+from gameday.report import publish, read_json
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
 
@@ -101,7 +101,10 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         print(f"[{time.monotonic() - began:5.0f}s] {message}", file=err, flush=True)
 
     outcomes: list[Outcome] = []
+    target = "no stack"
     with _sigterm_as_ctrl_c(), _stack(settings, run_dir, args.seed, progress) as state_dir:
+        private = state_dir != settings.state_dir
+        target = "a private stack" if private else f"the running stack in {state_dir}"
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
             outcome = _play(path, run_dir, state_dir, args, progress)
@@ -117,12 +120,18 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
         "seconds": round(time.monotonic() - began, 1),
         "exitCode": code,
         "dry": bool(args.dry),
+        "seed": args.seed,
+        "timeScale": args.time_scale,
+        "command": ["gameday", *sys.argv[1:]],
+        "target": target,
         "outcomes": [asdict(o) for o in outcomes],
     }
     (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2))
-    report = render(run_dir)
+    report, index = publish(run_dir)
     print(_table(outcomes, code, dry=bool(args.dry)), file=out)
     print(f"run folder: {run_dir}\nreport: {report}", file=out)
+    if index is not None:
+        print(f"all runs: {index}", file=out)
     return code
 
 

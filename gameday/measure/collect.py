@@ -20,12 +20,16 @@ from gameday.measure.ledger import (
 )
 from gameday.measure.verdict import LEDGER, MEASUREMENTS, Measurements
 from gameday.stack.state import aws_client
+from system_under_test.redrive import DlqFilter, preview
 
 #: Ids of poison payloads sent on purpose, one per line (the load generator writes it).
 POISON_FILE = "poison-ids.txt"
 
 
 BASELINE = "baseline.json"
+#: What the DLQ held at the end of a run (a sample, consuming nothing), for the report.
+DLQ_SAMPLE = "dlq-sample.json"
+DLQ_SAMPLE_SIZE = 20
 
 
 def snapshot_baseline(run_dir: Path, state: dict[str, Any]) -> None:
@@ -88,6 +92,7 @@ def collect_ledger(
     if carried:
         report.samples["redriven_from_before"] = carried[:20]
     (run_dir / LEDGER).write_text(json.dumps(report.as_dict(), indent=2))
+    write_dlq_sample(run_dir, sqs, resources["dlq_url"])
     _add_pipeline_measurements(run_dir, acked_ids, orders, dead, quarantine, seconds)
     return report
 
@@ -124,3 +129,23 @@ def _add_pipeline_measurements(
     if drain_seconds is not None:  # from the end of the traffic to an empty queue
         measurements.values["backlog.drain_time_s"] = [drain_seconds]
     measurements.save(run_dir)
+
+
+def write_dlq_sample(run_dir: Path, sqs: Any, dlq_url: str) -> None:
+    """``dlq-sample.json``: up to 20 dead letters with their error attributes (bodies as sent:
+    the report escapes them)."""
+    sample = preview(sqs, dlq_url, DlqFilter(None, 0.0), max_messages=DLQ_SAMPLE_SIZE)
+    messages = [
+        {
+            "messageId": m["messageId"],
+            "body": m["bodyPreview"],
+            "attributes": {
+                key: m.get(key)
+                for key in ("errorType", "errorMessage", "attempts", "firstSeen", "correlationId")
+            },
+        }
+        for m in sample["messages"]
+    ]
+    (run_dir / DLQ_SAMPLE).write_text(
+        json.dumps({"dlqDepth": sample["dlqDepth"], "messages": messages}, indent=1)
+    )
