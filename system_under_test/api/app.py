@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from system_under_test.api.admin import admin_router
 from system_under_test.api.health import Health
@@ -50,6 +51,8 @@ _HEADER_TOKEN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _REPLAYED = "__replayed__"
 #: Headers past this get a JSON 431 (uvicorn's own, larger limit answers without our JSON).
 MAX_HEADER_BYTES = 16 * 1024
+MAX_CORRELATION_ID = 128
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 @dataclass
@@ -160,6 +163,17 @@ def _install_error_handling(app: FastAPI, metrics: ApiMetrics) -> None:
         error = ApiError(422, "VALIDATION_FAILED", "the request is not valid", details=details)
         return await api_error(request, error)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths and wrong methods answer in the same JSON envelope as every error.
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = {
+            404: f"no such path: {request.url.path[:200]}",
+            405: f"{request.method} is not allowed on {request.url.path[:200]}",
+        }.get(exc.status_code, str(exc.detail))
+        error = ApiError(exc.status_code, code, message, headers=dict(exc.headers or {}))
+        return await api_error(request, error)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
@@ -186,7 +200,8 @@ class Observe:
             return
         started = time.perf_counter()
         request = Request(scope, receive)
-        correlation_id = _correlation_id(request)
+        given = request.headers.get("x-correlation-id")
+        correlation_id = given if given and _valid_correlation_id(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         status = [500]
 
@@ -206,6 +221,15 @@ class Observe:
                     431, "HEADERS_TOO_LARGE", f"request headers exceed {MAX_HEADER_BYTES} bytes"
                 )
                 response = await self.refuse(request, too_large)
+                await response(scope, receive, send_with_id)
+            elif given is not None and given != correlation_id:
+                # refused, not replaced: a client's id it cannot find again in the logs is lost
+                bad_id = ApiError(
+                    400,
+                    "INVALID_CORRELATION_ID",
+                    f"X-Correlation-Id must be 1-{MAX_CORRELATION_ID} visible ASCII characters",
+                )
+                response = await self.refuse(request, bad_id)
                 await response(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
@@ -342,8 +366,5 @@ def _derived_key(order: dict[str, Any]) -> str:
     return f"order:{order['orderId']}:{order['amount']}:{order['currency']}"
 
 
-def _correlation_id(request: Request) -> str:
-    given = request.headers.get("x-correlation-id")
-    if given and _HEADER_TOKEN.match(given) and len(given) <= 128:
-        return given
-    return str(uuid.uuid4())
+def _valid_correlation_id(given: str) -> bool:
+    return len(given) <= MAX_CORRELATION_ID and bool(_HEADER_TOKEN.match(given))

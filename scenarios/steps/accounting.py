@@ -1,0 +1,66 @@
+"""The ledger and the SLO catalogue: what every Then about outcomes is judged by.
+
+Thresholds come from the catalogue by name (or from Examples tables), never from
+here. A claim about "nothing lost" fails when the scenario accounted for fewer
+orders than it meant to send: a run that sent nothing must not pass.
+"""
+
+from __future__ import annotations
+
+from pytest_bdd import parsers, then
+
+from gameday.measure import verdict
+from scenarios.world import World
+
+
+@then("no order is lost or applied twice")
+def nothing_lost_or_duplicated(world: World) -> None:
+    report = world.ledger()
+    assert world.sent > 0, "the scenario sent no order: nothing to account for"
+    assert report.acked >= world.sent, (
+        f"only {report.acked} acked orders accounted for, of the {world.sent} sent"
+    )
+    assert report.drained, f"the queue did not drain: {report.in_flight} messages still queued"
+    assert report.lost == 0, f"{report.lost} acked orders lost, e.g. {report.samples['lost'][:5]}"
+    assert report.duplicated == 0, (
+        f"{report.duplicated} orders applied twice, e.g. {report.samples['duplicated'][:5]}"
+    )
+    assert report.unexpected == 0, (
+        f"{report.unexpected} effects or dead letters for ids never acked, "
+        f"e.g. {report.samples['unexpected'][:5]}"
+    )
+
+
+@then(parsers.parse("the {name} objective holds"))
+def objective_holds(world: World, name: str) -> None:
+    result = world.objective(name)
+    assert result.status == verdict.HELD, _evidence(result)
+
+
+@then(parsers.parse("every poison payload is dead-lettered within the {name} objective"))
+def poison_dead_lettered(world: World, name: str) -> None:
+    report = world.ledger()
+    expected = world.facts.get("poison_sent", 0)
+    assert expected > 0, "the scenario sent no poison payload"
+    assert len(world.poison) == expected, (
+        f"{len(world.poison)} poison payloads were accepted, of {expected} sent"
+    )
+    assert report.dead_lettered >= expected, (
+        f"{report.dead_lettered} orders dead-lettered, expected the {expected} poison payloads"
+    )
+    result = world.objective(name)
+    assert result.status == verdict.HELD, _evidence(result)
+
+
+@then("no healthy order is dead-lettered")
+def no_healthy_order_dead_lettered(world: World) -> None:
+    result = world.objective("no-healthy-order-dead-lettered")
+    assert result.status == verdict.HELD, _evidence(result)
+
+
+def _evidence(result: verdict.Result) -> str:
+    measured = "not measured" if result.measured is None else f"{result.measured:g}"
+    return (
+        f"{result.slo} / {result.objective}: {result.status}, measured {measured} "
+        f"against {result.target} {result.detail}".rstrip()
+    )

@@ -1,0 +1,236 @@
+"""Load profiles, circuits, workers, the queue and the DLQ (the chaos activities)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pytest_bdd import parsers, then, when
+
+from gameday.chaos.api.actions import expect_circuit
+from gameday.chaos.load.actions import start_load, wait_for_load
+from gameday.chaos.queue.actions import redrive_dlq, wait_for_drain
+from gameday.chaos.workers.actions import expect_consumption_paused, kill_worker
+from gameday.chaos.workers.probes import workers_alive
+from scenarios.world import World, new_order, poll
+
+LOAD_TIMEOUT_S = 300
+BURST = 40  # orders sent at once, far past the rate limit's burst
+
+
+@when(parsers.parse("the {profile} load profile runs at time scale {scale:g}"))
+def load_profile_runs(world: World, profile: str, scale: float) -> None:
+    start_load(profile, time_scale=scale, configuration=world.configuration)
+    world.facts["load"] = wait_for_load(LOAD_TIMEOUT_S, configuration=world.configuration)
+    world.sent += 1  # at least one order must be accounted for; the profile's SLOs judge the rest
+
+
+@when(parsers.parse("{count:d} orders arrive while the downstream is slow"))
+@when(parsers.parse("{count:d} orders arrive while the downstream fails"))
+def orders_arrive_during_fault(world: World, count: int) -> None:
+    world.facts["statuses"] = world.send([new_order() for _ in range(count)])
+
+
+@then(parsers.parse("the {circuit} circuit opens within {seconds:d} seconds"))
+def circuit_opens(world: World, circuit: str, seconds: int) -> None:
+    expect_circuit("open", circuit, seconds, configuration=world.configuration)
+
+
+@then(parsers.parse("the {circuit} circuit closes within {seconds:d} seconds"))
+def circuit_closes(world: World, circuit: str, seconds: int) -> None:
+    expect_circuit("closed", circuit, seconds, configuration=world.configuration)
+
+
+@then(parsers.parse("the workers stop receiving for {seconds:d} seconds while it is open"))
+def consumption_pauses(world: World, seconds: int) -> None:
+    expect_consumption_paused(seconds, configuration=world.configuration)
+
+
+@then(parsers.parse("the queue drains within {seconds:d} seconds"))
+@when(parsers.parse("the queue drains within {seconds:d} seconds"))
+def queue_drains(world: World, seconds: int) -> None:
+    wait_for_drain(seconds, configuration=world.configuration)
+
+
+@when("the dead letters of exhausted retries are redriven")
+def redrive(world: World) -> None:
+    world.facts["redrive"] = redrive_dlq("MAX_RECEIVES", 1000, configuration=world.configuration)
+
+
+@when(parsers.parse("{worker} is killed while {count:d} orders arrive"))
+def worker_killed_under_traffic(world: World, worker: str, count: int) -> None:
+    orders = [new_order() for _ in range(count)]
+    first, rest = orders[: count // 2], orders[count // 2 :]
+    world.send(first)
+    world.facts["killed"] = kill_worker(worker, configuration=world.configuration)
+    world.send(rest)
+
+
+@then(parsers.parse("{count:d} workers are running again within {seconds:d} seconds"))
+def workers_running(world: World, count: int, seconds: int) -> None:
+    poll(lambda: workers_alive(world.configuration) >= count, seconds, f"{count} live workers")
+
+
+@then("a burst beyond the rate limit is answered 429 with Retry-After")
+def burst_is_shed(world: World) -> None:
+    orders = [new_order() for _ in range(BURST)]
+    with ThreadPoolExecutor(max_workers=BURST // 2) as pool:
+        answers = list(pool.map(lambda o: world.system.post(o, retry_429=False), orders))
+    shed = [a for a in answers if a.status_code == 429]
+    codes = sorted({a.status_code for a in answers})
+    assert shed, f"{BURST} orders at once were all answered {codes}: nothing was shed"
+    for answer in shed:
+        assert int(answer.headers.get("Retry-After", "0")) >= 1, "a 429 without Retry-After"
+        assert answer.json()["error"]["code"] == "RATE_LIMITED", answer.text[:200]
+    for order, answer in zip(orders, answers, strict=True):
+        if answer.status_code == 202:
+            world.record_acked(order["orderId"])
+            world.sent += 1
+
+
+@when(parsers.parse("the backend stops answering while {count:d} orders arrive at once"))
+def backend_stops(world: World, count: int) -> None:
+    """SIGSTOP the embedded backend (SQS, DynamoDB and SSM hang), send orders, resume it."""
+    pid = int(world.system.status["parts"]["backend"]["pid"])
+    orders = [new_order() for _ in range(count)]
+
+    def send(order: dict[str, Any]) -> tuple[Any, float]:
+        started = time.monotonic()
+        key = f"key-{order['orderId']}"
+        answer = world.system.post(order, headers={"Idempotency-Key": key}, retry_429=False)
+        return answer, time.monotonic() - started
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            timed = list(pool.map(send, orders))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    world.facts.update(outage_orders=orders, outage_answers=timed)
+
+
+@then(
+    parsers.parse(
+        "every order sent during the outage is answered 503 with Retry-After within {seconds:g} s"
+    )
+)
+def outage_answers(world: World, seconds: float) -> None:
+    timed = world.facts["outage_answers"]
+    assert timed, "no order was sent during the outage"
+    wrong = [(a.status_code, a.text[:120]) for a, _ in timed if a.status_code != 503]
+    assert not wrong, f"answers during the outage that were not 503: {wrong[:5]}"
+    slow = [round(took, 1) for _, took in timed if took > seconds]
+    assert not slow, f"503s that took longer than {seconds:g} s: {slow}"
+    for answer, _ in timed:
+        assert int(answer.headers.get("Retry-After", "0")) >= 1, "a 503 without Retry-After"
+        assert answer.json()["error"]["code"], "a 503 without the JSON error envelope"
+
+
+@when("the refused orders are retried with their Idempotency-Keys")
+def retry_refused(world: World) -> None:
+    # a request the API gave up on may still hold its key in flight: 409, retry after
+    statuses = world.send(world.facts["outage_orders"], retry_409=True)
+    world.facts["retry_statuses"] = statuses
+
+
+@then("every retried order is accepted")
+def retried_accepted(world: World) -> None:
+    statuses = world.facts["retry_statuses"]
+    assert statuses and all(s == 202 for s in statuses), f"retries answered {statuses}"
+
+
+@when(
+    parsers.parse("an experiment slows the API by {latency:d} ms under the {guardrail} guardrail")
+)
+def guarded_experiment(world: World, latency: int, guardrail: str) -> None:
+    path = _slow_api_experiment(world.run_dir, latency, guardrail)
+    run_dir = world.run_dir / "experiment-run"
+    env = {**os.environ, "GAMEDAY_STATE_DIR": str(world.system.state_dir)}
+    started = time.monotonic()
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "gameday", "run", str(path), "--run-dir", str(run_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    world.facts.update(
+        run=result, run_seconds=time.monotonic() - started, experiment_dir=run_dir / path.stem
+    )
+
+
+def _slow_api_experiment(folder: Path, latency: int, guardrail: str) -> Path:
+    def action(name: str, target: str, func: str, **arguments: Any) -> dict[str, Any]:
+        module = f"gameday.chaos.{target}.actions"
+        provider = {"type": "python", "module": module, "func": func, "arguments": arguments}
+        return {"type": "action", "name": name, "provider": provider}
+
+    experiment = {
+        "version": "1.0.0",
+        "title": "A slowed API under a latency guardrail",
+        "description": "The guardrail must abort it; the rollbacks must clear the fault.",
+        "configuration": {
+            "gameday_state_dir": {"type": "env", "key": "GAMEDAY_STATE_DIR", "default": ".gameday"},
+            "gameday_run_dir": {"type": "env", "key": "GAMEDAY_RUN_DIR", "default": ""},
+        },
+        "controls": [
+            {
+                "name": "gameday",
+                "provider": {
+                    "type": "python",
+                    "module": "gameday.chaos.controls",
+                    "arguments": {
+                        "guardrails": [guardrail],
+                        "grace_seconds": 1,
+                        "slos": [guardrail],
+                    },
+                },
+            }
+        ],
+        "steady-state-hypothesis": {"title": "nothing to check", "probes": []},
+        "method": [
+            action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=latency),
+            action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
+            action("wait", "load", "wait_for_load", timeout_seconds=120),
+        ],
+        "rollbacks": [action("clear-every-fault", "faults", "clear_faults")],
+    }
+    path = folder / "guarded-slow-api.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    return path
+
+
+@then(parsers.parse("the run is aborted with exit code {code:d} within {seconds:d} seconds"))
+def run_aborted(world: World, code: int, seconds: int) -> None:
+    result = world.facts["run"]
+    assert result.returncode == code, (
+        f"gameday run exited {result.returncode}: {result.stdout[-800:]} {result.stderr[-800:]}"
+    )
+    assert world.facts["run_seconds"] < seconds, f"it took {world.facts['run_seconds']:.0f} s"
+
+
+@then("its rollbacks ran")
+def rollbacks_ran(world: World) -> None:
+    import json
+
+    journal = json.loads((world.facts["experiment_dir"] / "journal.json").read_text())
+    rollbacks = journal.get("rollbacks") or []
+    assert rollbacks, "no rollback ran"
+    failed = [r["activity"]["name"] for r in rollbacks if r.get("status") != "succeeded"]
+    assert not failed, f"rollbacks that did not succeed: {failed}"
+
+
+@then("no fault is left switched on")
+def no_fault_left(world: World) -> None:
+    from gameday.chaos.faults.probes import active_fault
+
+    found = active_fault(world.configuration)
+    assert found == "none", f"the API still applies {found!r}"
