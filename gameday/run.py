@@ -34,7 +34,7 @@ from gameday.errors import (
     EXIT_OK,
     HarnessError,
 )
-from gameday.measure import verdict
+from gameday.measure import slo, verdict
 from gameday.project import Project, writable_folder
 from gameday.report import publish, read_json
 from gameday.settings import ENV_STATE_DIR, Settings
@@ -47,6 +47,7 @@ DEFAULT_ORDER = (
     "random-failures",
     "slow-downstream",
     "traffic-spike",
+    "process-crashes",
 )
 #: A private stack plays the stories in seconds: short timeouts, quick circuits.
 PRIVATE_STACK_ENV = {
@@ -87,6 +88,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     experiments = find_experiments(args.experiments)
     if args.time_scale <= 0:
         raise HarnessError(f"--time-scale {args.time_scale} must be positive")
+    slo.load_catalogue()  # the project's catalogue, checked before any stack starts
     for path in experiments:
         _validate(path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -40,6 +40,7 @@ ENV_WORKER_TIMEOUT_S = "GAMEDAY_WORKER_TIMEOUT_SECONDS"
 ENV_IDEMPOTENCY_TABLE = "GAMEDAY_IDEMPOTENCY_TABLE"
 ENV_RATE_LIMIT_TABLE = "GAMEDAY_RATE_LIMIT_TABLE"
 ENV_LEDGER_TABLE = "GAMEDAY_LEDGER_TABLE"
+ENV_EFFECTS_TABLE = "GAMEDAY_EFFECTS_TABLE"
 ENV_FAILURE_MODE_PARAM = "GAMEDAY_FAILURE_MODE_PARAMETER"
 ENV_FAULT_PARAM = "GAMEDAY_FAULT_PARAMETER"
 ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
@@ -61,6 +62,7 @@ class Settings:
     idempotency_table: str = "gameday-idempotency"
     rate_limit_table: str = "gameday-rate-limits"
     ledger_table: str = "gameday-processed-orders"
+    effects_table: str = "gameday-downstream-effects"
     failure_mode_parameter: str = "/ingestion/failure_mode"
     fault_parameter: str = "/ingestion/fault"
     ready_timeout_seconds: float = 20.0
@@ -113,6 +115,7 @@ _ENVIRONMENT = {
     "idempotency_table": ENV_IDEMPOTENCY_TABLE,
     "rate_limit_table": ENV_RATE_LIMIT_TABLE,
     "ledger_table": ENV_LEDGER_TABLE,
+    "effects_table": ENV_EFFECTS_TABLE,
     "failure_mode_parameter": ENV_FAILURE_MODE_PARAM,
     "fault_parameter": ENV_FAULT_PARAM,
     "ready_timeout_seconds": ENV_READY_TIMEOUT_S,

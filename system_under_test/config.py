@@ -16,6 +16,7 @@ QUEUE_URL = "SUT_QUEUE_URL"
 DLQ_URL = "SUT_DLQ_URL"
 IDEMPOTENCY_TABLE = "SUT_IDEMPOTENCY_TABLE"
 LEDGER_TABLE = "SUT_LEDGER_TABLE"
+EFFECTS_TABLE = "SUT_EFFECTS_TABLE"
 FAILURE_MODE_PARAMETER = "SUT_FAILURE_MODE_PARAMETER"
 FAULT_PARAMETER = "SUT_FAULT_PARAMETER"
 FAULT_CACHE_SECONDS = "SUT_FAULT_CACHE_SECONDS"
@@ -53,6 +54,8 @@ class SutConfig:
     dlq_url: str = ""
     idempotency_table: str = "gameday-idempotency"
     ledger_table: str = "gameday-processed-orders"
+    #: The downstream's applied effects, one item per Idempotency-Key ("": memory only).
+    effects_table: str = ""
     failure_mode_parameter: str = "/ingestion/failure_mode"
     fault_parameter: str = "/ingestion/fault"
     fault_cache_seconds: float = 1.0
@@ -93,6 +96,7 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "dlq_url": (DLQ_URL, str),
     "idempotency_table": (IDEMPOTENCY_TABLE, str),
     "ledger_table": (LEDGER_TABLE, str),
+    "effects_table": (EFFECTS_TABLE, str),
     "failure_mode_parameter": (FAILURE_MODE_PARAMETER, str),
     "fault_parameter": (FAULT_PARAMETER, str),
     "fault_cache_seconds": (FAULT_CACHE_SECONDS, float),

@@ -25,7 +25,7 @@ from chaoslib.discovery.discover import (
 
 from gameday import __version__
 
-TARGETS = ("faults", "queue", "api", "load", "workers", "slo")
+TARGETS = ("faults", "queue", "api", "load", "workers", "processes", "slo")
 
 
 def discover(discover_system: bool = True) -> Any:

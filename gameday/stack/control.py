@@ -53,8 +53,12 @@ def up(settings: Settings, out: TextIO, err: TextIO) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if dead:
-        log = settings.log_dir / f"{dead}.log"
-        raise HarnessError(f"{dead} exited unexpectedly; the stack was stopped", f"see {log}")
+        lost = (
+            "; the stack was stopped and the queues' and tables' contents are gone with it"
+            if dead.part == "backend"
+            else "; the stack was stopped"
+        )
+        raise HarnessError(f"{dead.part} {dead.what}{lost}", f"see {dead.log}")
     print("stack stopped", file=out, flush=True)
     return EXIT_OK
 
@@ -187,7 +191,8 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
         if "healthy" in part:
             health = "  healthy" if part["healthy"] else "  NOT HEALTHY"
         where = part.get("endpoint") or "(no port)"
-        print(f"  {name:<10} {where}  pid {part['pid']}{services}{health}", file=out)
+        restarts = f"  restarted {part['restarts']}x" if part.get("restarts") else ""
+        print(f"  {name:<10} {where}  pid {part['pid']}{services}{health}{restarts}", file=out)
     resources = state.get("resources", {})
     if resources:
         print(f"  {'queue':<10} {resources['queue_url']}", file=out)

@@ -31,6 +31,7 @@ class Resources:
     idempotency_table: str
     rate_limit_table: str
     ledger_table: str
+    effects_table: str
     failure_mode_parameter: str
     fault_parameter: str
 
@@ -60,7 +61,8 @@ def provision(session: Any, settings: Settings) -> Resources:
         )
         for table in (settings.idempotency_table, settings.rate_limit_table):
             _table(dynamodb, table, settings.table_key, ttl_attribute=settings.ttl_attribute)
-        _table(dynamodb, settings.ledger_table, settings.table_key, ttl_attribute=None)
+        for table in (settings.ledger_table, settings.effects_table):
+            _table(dynamodb, table, settings.table_key, ttl_attribute=None)
         _parameter(ssm, settings.failure_mode_parameter, "none")
         _parameter(ssm, settings.fault_parameter, json.dumps(NO_FAULT))
     except (ClientError, BotoCoreError) as exc:
@@ -76,6 +78,7 @@ def provision(session: Any, settings: Settings) -> Resources:
         idempotency_table=settings.idempotency_table,
         rate_limit_table=settings.rate_limit_table,
         ledger_table=settings.ledger_table,
+        effects_table=settings.effects_table,
         failure_mode_parameter=settings.failure_mode_parameter,
         fault_parameter=settings.fault_parameter,
     )

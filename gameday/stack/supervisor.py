@@ -35,6 +35,17 @@ from gameday.stack import state as statefile
 from gameday.stack.provision import Resources, provision
 
 Progress = Callable[[str], None]
+#: More restarts than this within the window is a crash loop: the stack stops.
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
+
+
+@dataclass(frozen=True)
+class Death:
+    """Why the stack stopped by itself: which part, what happened, where its log is."""
+
+    part: str
+    what: str
+    log: Path | None
 
 
 @dataclass
@@ -46,7 +57,7 @@ class Part:
     port: int  # 0 for a part that serves no HTTP (a worker)
     health_path: str | None  # None: alive is healthy
     env: dict[str, str] = field(default_factory=dict)
-    restart: bool = False  # restarted when it dies (workers); else its death stops the stack
+    restart: bool = False  # restarted when it dies; else (the backend) its death stops the stack
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -106,6 +117,7 @@ def system_env(
         "SUT_DLQ_URL": resources.dlq_url,
         "SUT_IDEMPOTENCY_TABLE": resources.idempotency_table,
         "SUT_LEDGER_TABLE": resources.ledger_table,
+        "SUT_EFFECTS_TABLE": resources.effects_table,
         "SUT_FAILURE_MODE_PARAMETER": resources.failure_mode_parameter,
         "SUT_FAULT_PARAMETER": resources.fault_parameter,
         "SUT_API_KEYS": state["api_keys"]["client"],
@@ -138,6 +150,7 @@ class Supervisor:
         self._logs: list[IO[bytes]] = []
         self.state: dict[str, Any] = {}
         self.restarts: dict[str, int] = {}
+        self._restarted: dict[str, list[float]] = {}  # restart times, for the crash-loop bound
 
     # -- start ----------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -223,6 +236,7 @@ class Supervisor:
                 downstream_port,
                 "/health",
                 env=env,
+                restart=True,
             ),
             Part(
                 "api",
@@ -230,6 +244,7 @@ class Supervisor:
                 api_port,
                 "/health",
                 env=env,
+                restart=True,
             ),
         ]
         self._system_env = env
@@ -301,6 +316,7 @@ class Supervisor:
             "health_path": part.health_path,
             "log": str(part.log_path.resolve()),
             "restarts": self.restarts.get(part.name, 0),
+            "started_at": time.time(),
             **part.extra,
         }
 
@@ -344,23 +360,42 @@ class Supervisor:
         statefile.write_state(self.settings, self.state)
 
     # -- run ------------------------------------------------------------------
-    def watch(self, should_stop: Callable[[], bool]) -> str | None:
-        """Block until ``should_stop()`` or a part that must not die dies; returns its name.
+    def watch(self, should_stop: Callable[[], bool]) -> Death | None:
+        """Block until ``should_stop()``, or until the stack cannot go on; then say why.
 
-        Workers are restarted, as Lambda or ECS would: killing one is a chaos action.
+        The API, the downstream and the workers are restarted on the same port, as
+        Lambda or ECS would: killing one is a chaos action. A part that keeps dying
+        (a crash loop) stops the stack, and so does the backend's death: its memory
+        held the queues, the tables and the parameters.
         """
         while not should_stop():
             for part in self.parts:
                 if part.process is None or part.process.poll() is None:
                     continue
+                code = part.process.returncode
                 if not part.restart:
-                    return part.name
-                self.progress(f"{part.name} exited with code {part.process.returncode}; restarting")
+                    return Death(part.name, f"exited with code {code}", part.log_path)
+                recent = self._recent_restarts(part.name)
+                if len(recent) >= MAX_RESTARTS:
+                    return Death(
+                        part.name,
+                        f"crashed {len(recent)} times in {RESTART_WINDOW_S:.0f} s (a crash loop)",
+                        part.log_path,
+                    )
+                self.progress(f"{part.name} exited with code {code}; restarting")
+                recent.append(time.monotonic())
                 self.restarts[part.name] = self.restarts.get(part.name, 0) + 1
                 self._launch(part)
                 self._write("ready")
-            time.sleep(0.2)
+            time.sleep(0.1)
         return None
+
+    def _recent_restarts(self, name: str) -> list[float]:
+        """This part's restarts within the crash-loop window (older ones forgotten)."""
+        now = time.monotonic()
+        kept = [t for t in self._restarted.get(name, []) if now - t < RESTART_WINDOW_S]
+        self._restarted[name] = kept
+        return kept
 
     def stop_part(self, name: str) -> None:
         """Stop one part for good (no restart) and drop it from the state file."""

@@ -3,7 +3,9 @@
 It applies each effect at most once per ``Idempotency-Key`` and records every
 call, so the ledger can prove "nothing lost, nothing applied twice":
 ``GET /ledger`` returns, per order id, how many effects were applied and how
-many calls arrived. Its faults (latency, error rate with a status code, hang)
+many calls arrived. Effects are kept in a DynamoDB table (``SUT_EFFECTS_TABLE``) as
+well as in memory, so a restarted downstream still shows, and never repeats, every
+effect applied before it died. Its faults (latency, error rate with a status code, hang)
 come from the fault switches: ``slow_downstream`` and ``random_fail_p30`` act
 here.
 """
@@ -11,10 +13,12 @@ here.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
@@ -35,37 +39,93 @@ class OrderEffects:
     accepted_at: float | None = None  # when the API accepted the order (end-to-end latency)
 
 
-class Ledger:
-    """Effects by order id and by idempotency key. One event loop: no locks needed."""
+class EffectStore(Protocol):
+    """Where applied effects outlive the process (one record per Idempotency-Key)."""
 
-    def __init__(self) -> None:
+    def load(self) -> list[dict[str, Any]]: ...
+
+    def add(self, effect: dict[str, Any]) -> dict[str, Any] | None:
+        """Record a new effect; returns the stored one instead when the key already has one."""
+        ...
+
+
+class DynamoEffectStore:
+    """Effects in a DynamoDB table keyed by ``id`` (the Idempotency-Key), written with a
+    condition so that a key is applied once even across restarts and instances."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._dynamodb = dynamodb
+        self._table = table
+
+    def load(self) -> list[dict[str, Any]]:
+        effects = []
+        for page in self._dynamodb.get_paginator("scan").paginate(TableName=self._table):
+            effects += [json.loads(item["effect"]["S"]) for item in page.get("Items", [])]
+        return effects
+
+    def add(self, effect: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={"id": {"S": effect["idempotencyKey"]}, "effect": {"S": json.dumps(effect)}},
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            found = self._dynamodb.get_item(
+                TableName=self._table, Key={"id": {"S": effect["idempotencyKey"]}}
+            )
+            return dict(json.loads(found["Item"]["effect"]["S"]))
+        return None
+
+
+class Ledger:
+    """Effects by order id and by idempotency key, rebuilt from the store at start.
+
+    One event loop: the in-memory maps need no locks. With a store, an effect is
+    applied only once the store has it, so a restart loses none and repeats none.
+    """
+
+    def __init__(self, store: EffectStore | None = None) -> None:
         self.by_order: dict[str, OrderEffects] = {}
         self.by_key: dict[str, dict[str, Any]] = {}
         self.calls = 0
         self.faulted = 0
+        self.store = store
+        for effect in store.load() if store else []:
+            self._remember(effect)
 
-    def apply(self, key: str, order: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def apply(self, key: str, order: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Apply once per key; returns (the effect, whether it was applied by this call)."""
         order_id = str(order.get("orderId", ""))
-        effects = self.by_order.setdefault(order_id, OrderEffects())
-        effects.calls += 1
+        self.by_order.setdefault(order_id, OrderEffects()).calls += 1
         if key in self.by_key:
             return self.by_key[key], False
-        effects.applied += 1
-        effects.keys.append(key)
-        effects.first_applied_at = effects.first_applied_at or time.time()
-        accepted = order.get("acceptedAt")
-        if isinstance(accepted, int | float) and not isinstance(accepted, bool):
-            effects.accepted_at = effects.accepted_at or float(accepted)
         effect = {
-            "effectId": f"eff-{len(self.by_key) + 1}",
+            "effectId": f"eff-{uuid.uuid4().hex[:12]}",
             "orderId": order_id,
             "idempotencyKey": key,
             "appliedAt": time.time(),
-            "acceptedAt": order.get("acceptedAt"),
+            "acceptedAt": _number(order.get("acceptedAt")),
         }
-        self.by_key[key] = effect
+        if self.store is not None:
+            stored = await run_in_threadpool(self.store.add, effect)
+            if key in self.by_key:  # applied meanwhile by a concurrent call
+                return self.by_key[key], False
+            if stored is not None:  # applied by an earlier life of this service
+                self._remember(stored)
+                return stored, False
+        self._remember(effect)
         return effect, True
+
+    def _remember(self, effect: dict[str, Any]) -> None:
+        effects = self.by_order.setdefault(str(effect["orderId"]), OrderEffects())
+        effects.applied += 1
+        effects.keys.append(str(effect["idempotencyKey"]))
+        applied_at = float(effect["appliedAt"])
+        effects.first_applied_at = min(effects.first_applied_at or applied_at, applied_at)
+        accepted = _number(effect.get("acceptedAt"))
+        effects.accepted_at = effects.accepted_at or accepted
+        self.by_key[str(effect["idempotencyKey"])] = effect
 
     def snapshot(self) -> dict[str, Any]:
         orders = {
@@ -89,9 +149,19 @@ class Ledger:
         }
 
 
-def create_app(faults: FaultSwitch | None, rng: random.Random | None = None) -> FastAPI:
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def create_app(
+    faults: FaultSwitch | None,
+    rng: random.Random | None = None,
+    store: EffectStore | None = None,
+) -> FastAPI:
     app = FastAPI(title="reference downstream", docs_url=None, redoc_url=None)
-    ledger = Ledger()
+    ledger = Ledger(store)
     chance = rng or random.Random()  # noqa: S311 (fault injection, not security)
     app.state.ledger = ledger
 
@@ -126,7 +196,7 @@ def create_app(faults: FaultSwitch | None, rng: random.Random | None = None) -> 
             if fault.error_rate and chance.random() < fault.error_rate:
                 ledger.faulted += 1
                 return _error(fault.status_code, "INJECTED_FAULT", f"fault {fault.mode}")
-        effect, applied = ledger.apply(idempotency_key, order)
+        effect, applied = await ledger.apply(idempotency_key, order)
         return JSONResponse(
             {**effect, "replayed": not applied}, status_code=201 if applied else 200
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import pytest
 from gameday.settings import Settings
 from gameday.stack.provision import provision
 from gameday.stack.state import aws_client
+from gameday.stack.supervisor import probe_http
 from tests.conftest import gameday_env, run_gameday
 
 pytestmark = pytest.mark.integration
@@ -69,6 +71,7 @@ def test_up_provisions_everything_the_reference_system_needs(stack: dict[str, An
         ("gameday-idempotency", True),
         ("gameday-rate-limits", True),
         ("gameday-processed-orders", False),
+        ("gameday-downstream-effects", False),  # effects outlive the downstream's process
     ):
         c["dynamodb"].describe_table(TableName=table)
         described = c["dynamodb"].describe_time_to_live(TableName=table)
@@ -152,10 +155,11 @@ def test_killed_supervisor_takes_its_children_and_leaves_a_stale_file(
     )
     status = run_gameday("status", "--json", state_dir=state_dir)
     assert status.returncode == 3
-    assert json.loads(status.stdout) == {
-        "running": False,
-        "reason": f"the stack recorded in {state_dir}/stack.json is gone (stale file removed)",
-    }
+    shown = json.loads(status.stdout)
+    assert shown["running"] is False
+    assert shown["reason"] == (
+        f"the stack recorded in {state_dir}/stack.json is gone (stale file removed)"
+    )
     assert not (state_dir / "stack.json").exists()
     restarted = run_gameday("up", "--detach", state_dir=state_dir)
     assert restarted.returncode == 0, restarted.stderr
@@ -240,3 +244,83 @@ def test_bad_setting_names_its_variable(tmp_path: Path) -> None:
     result = run_gameday("up", state_dir=tmp_path / ".gameday", GAMEDAY_BACKEND_PORT="eighty")
     assert result.returncode == 3
     assert "GAMEDAY_BACKEND_PORT='eighty'" in result.stderr
+
+
+def _foreground_up(state_dir: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`gameday up` in the foreground, once its stack is ready."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gameday", "up"],
+        env=gameday_env(state_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    state_file = state_dir / "stack.json"
+    deadline = time.monotonic() + 30
+    while not (state_file.exists() and json.loads(state_file.read_text()).get("status") == "ready"):
+        assert time.monotonic() < deadline, "the stack was not ready in 30 s"
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    return process, state_file
+
+
+def _kill_and_wait_for_a_new_pid(state_file: Path, part: str, timeout: float = 20) -> float:
+    """SIGKILL a part; seconds until the state file names its restarted process."""
+    old = json.loads(state_file.read_text())["parts"][part]["pid"]
+    os.kill(old, signal.SIGKILL)
+    killed = time.monotonic()
+    while time.monotonic() - killed < timeout:
+        with contextlib.suppress(ValueError, KeyError, FileNotFoundError):  # a write under way
+            if json.loads(state_file.read_text())["parts"][part]["pid"] != old:
+                return time.monotonic() - killed
+        time.sleep(0.05)
+    raise AssertionError(f"{part} was not restarted within {timeout} s")
+
+
+def test_a_killed_api_and_downstream_are_restarted_on_their_ports(
+    stack: dict[str, Any], state_dir: Path
+) -> None:
+    state_file = state_dir / "stack.json"
+    for part in ("api", "downstream"):
+        endpoint = stack["parts"][part]["endpoint"]
+        _kill_and_wait_for_a_new_pid(state_file, part)
+        deadline = time.monotonic() + 20
+        while not probe_http(endpoint + "/health"):
+            assert time.monotonic() < deadline, f"{part} not healthy again on {endpoint}"
+            time.sleep(0.1)
+    status = run_gameday("status", state_dir=state_dir)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("restarted 1x") == 2, status.stdout
+    assert (
+        json.loads(state_file.read_text())["parts"]["backend"]["pid"]
+        == (stack["parts"]["backend"]["pid"])
+    ), "the backend must never be restarted because another part died"
+
+
+def test_a_crash_looping_api_stops_the_stack_naming_it(state_dir: Path) -> None:
+    process, state_file = _foreground_up(state_dir)
+    try:
+        for _ in range(5):  # five restarts are allowed in a minute
+            _kill_and_wait_for_a_new_pid(state_file, "api")
+        os.kill(json.loads(state_file.read_text())["parts"]["api"]["pid"], signal.SIGKILL)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, err
+    assert "api crashed 5 times in 60 s (a crash loop); the stack was stopped" in err
+    assert "api.log" in err
+    assert not state_file.exists()
+
+
+def test_a_dead_backend_stops_the_stack_saying_what_is_lost(state_dir: Path) -> None:
+    process, state_file = _foreground_up(state_dir)
+    try:
+        os.kill(json.loads(state_file.read_text())["parts"]["backend"]["pid"], signal.SIGKILL)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, err
+    assert "backend exited with code -9" in err
+    assert "the queues' and tables' contents are gone" in err

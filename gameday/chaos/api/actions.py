@@ -24,6 +24,8 @@ __all__ = ["expect_circuit", "submit_duplicates", "submit_orders"]
 CHAOS_ACKED = ACKED_FILE.replace(".txt", ".chaos.txt")
 CHAOS_POISON = POISON_FILE.replace(".txt", ".chaos.txt")
 POISON_CURRENCY = "XXX"  # envelope-valid, refused by the worker's business rules
+PATIENCE_SECONDS = 60.0  # a patient client retries one order this long at most
+RETRY_PAUSE_SECONDS = 0.2
 
 
 def _order(poison: bool) -> dict[str, Any]:
@@ -43,12 +45,16 @@ def _post(client: httpx.Client, url: str, key: str, api_key: str, order: dict[st
 def submit_orders(
     count: int = 10,
     poison: bool = False,
+    patient: bool = False,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, int]:
     """Send count orders one after another (poison: envelope-valid, business-invalid).
 
-    Returns the answers by status code; a 202 is recorded as an acked id.
+    patient: each order is retried with its own Idempotency-Key until a 202 (at most 60 s
+    each): on a refused connection, a 5xx, a 409 or a 429, as a client that must not lose
+    an order does while the API restarts. Returns the final answers by status code (0: no
+    answer); a 202 is recorded as an acked id.
     """
     state = context.stack(configuration)
     url, api_key = context.api_url(configuration) + "/events", state["api_keys"]["client"]
@@ -59,9 +65,14 @@ def submit_orders(
         with httpx.Client() as client:
             for _ in range(count):
                 order = _order(poison)
-                response = _post(client, url, f"key-{order['orderId']}", api_key, order)
-                statuses[str(response.status_code)] += 1
-                if response.status_code == 202:
+                key = f"key-{order['orderId']}"
+                if patient:
+                    status = _until_accepted(client, url, key, api_key, order)
+                else:
+                    status = _post(client, url, key, api_key, order).status_code
+                statuses[str(status)] += 1
+                response_ok = status == 202
+                if response_ok:
                     acked.record(order["orderId"])
                     if poison:
                         poisoned.record(order["orderId"])
@@ -69,6 +80,27 @@ def submit_orders(
         acked.close()
         poisoned.close()
     return dict(statuses)
+
+
+def _until_accepted(
+    client: httpx.Client, url: str, key: str, api_key: str, order: dict[str, Any]
+) -> int:
+    """Retry one order under its key until a 202 or a final 4xx (bounded); its last status."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    status = 0
+    while time.monotonic() < deadline:
+        try:
+            response = client.post(
+                url, json=order, headers={"X-Api-Key": api_key, "Idempotency-Key": key}, timeout=15
+            )
+            status = response.status_code
+        except httpx.TransportError:  # the API is down, or died mid-request
+            status, response = 0, None
+        if status == 202 or (400 <= status < 500 and status not in (409, 429)):
+            return status
+        wait = response.headers.get("Retry-After", "") if response is not None else ""
+        time.sleep(min(float(wait), 5.0) if wait.isdigit() else RETRY_PAUSE_SECONDS)
+    return status
 
 
 def submit_duplicates(

@@ -1,0 +1,1 @@
+"""The reference system's processes: kill one the hard way; the supervisor restarts it."""
