@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     init = commands.add_parser("init", help="write a starter gameday project you can edit")
-    init.add_argument("dir", metavar="DIR", nargs="?", default=".", help="(default: here)")
+    init.add_argument(
+        "dir", metavar="DIR", nargs="?", help="(default: --project, else the current folder)"
+    )
     init.add_argument("--force", action="store_true", help="write into a folder that has files")
 
     up = commands.add_parser("up", help="start the reference stack on the embedded backend")
@@ -219,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         chosen = args.project or os.environ.get(ENV_PROJECT_DIR)
-        if chosen:  # checked once; children (chaos run, locust, pytest) inherit it
+        if args.command == "init" and args.dir is None:
+            args.dir = chosen or "."  # init makes the project folder: it need not exist yet
+        elif chosen:  # checked once; children (chaos run, locust, pytest) inherit it
             os.environ[ENV_PROJECT_DIR] = str(Project.checked(chosen).root)
         settings = Settings.from_env()
         return _dispatch(args, settings)
@@ -301,15 +305,24 @@ def _report(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: Te
         runs = Path(args.index) if args.index else Project.current().runs_dir
         if not runs.is_dir():
             raise HarnessError(f"{runs} is not a folder of runs", "run `gameday run` first")
-        print(render_index(runs), file=out)
+        print(_writing(runs, lambda: render_index(runs)), file=out)
         return 0
     if not args.run_dir:
         raise HarnessError("give a RUN_DIR, or --index", "see `gameday report --help`")
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise HarnessError(f"{run_dir} is not a folder", "give the folder a run wrote")
-    print(render(run_dir), file=out)
+    print(_writing(run_dir, lambda: render(run_dir)), file=out)
     return 0
+
+
+def _writing(folder: Path, write: Any) -> Path:
+    """A report written into ``folder``; an unwritable folder is one line, not a traceback."""
+    try:
+        written: Path = write()
+    except OSError as exc:
+        raise HarnessError(f"cannot write into {folder}: {exc.strerror}") from None
+    return written
 
 
 def _verdict(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:

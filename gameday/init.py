@@ -25,7 +25,13 @@ from gameday.project import (
     bundled_profiles,
 )
 
-_STARTER = ("README.md", "ci/gameday.yml", "scenarios/conftest.py", "scenarios/test_resilience.py")
+_STARTER = (
+    "README.md",
+    "ci/gameday.yml",
+    "conftest.py",
+    "pytest.ini",
+    "scenarios/test_resilience.py",
+)
 
 
 def starter_files() -> dict[str, Path]:

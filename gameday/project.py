@@ -73,8 +73,16 @@ class Project:
     def new_run_dir(self, kind: str) -> Path:
         """A fresh, timestamped run folder under ``gameday-runs/``; created, or exit 3."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        folder = self.runs_dir / f"{stamp}-{kind}"
-        return writable_folder(folder)
+        writable_folder(self.runs_dir)
+        for attempt in range(1, 100):  # two runs in one second get two folders
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            folder = self.runs_dir / f"{stamp}-{kind}{suffix}"
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            return folder
+        raise HarnessError(f"too many runs named {stamp}-{kind} in {self.runs_dir}")
 
     @property
     def catalogue(self) -> Path:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_bdd.exceptions import GherkinParseError
 from pytest_bdd.feature import get_features
 from pytest_bdd.scenario import find_fixturedefs_for_step, scenario_wrapper_template_registry
 
@@ -26,9 +27,15 @@ def is_scenario(item: pytest.Item) -> bool:
     return function is not None and function in scenario_wrapper_template_registry
 
 
-def feature_files(paths: list[Path]) -> list[Path]:
+def feature_files(paths: list[Path], items: list[pytest.Item] | None = None) -> list[Path]:
+    """Feature files under the paths pytest was given and beside every collected scenario's."""
+    folders = list(paths)
+    for item in items or []:
+        if is_scenario(item):
+            template = scenario_wrapper_template_registry[item.function]  # type: ignore[attr-defined]
+            folders.append(Path(template.feature.filename).parent)
     files: set[Path] = set()
-    for path in paths:
+    for path in folders:
         if path.is_file() and path.suffix == ".feature":
             files.add(path.resolve())
         elif path.is_dir():
@@ -60,7 +67,9 @@ def check_files(files: list[Path], known_tags: set[str]) -> list[str]:
                         )
         try:
             get_features([str(path)])
-        except Exception as exc:  # pytest-bdd's parser errors carry the line
+        except GherkinParseError as exc:
+            problems.append(f"{path}:{exc.line}: not valid Gherkin: {exc.message}")
+        except Exception as exc:  # any other parser failure: still named by file
             problems.append(f"{path}: not valid Gherkin: {exc}")
     return problems
 

@@ -9,7 +9,8 @@ bundled suite does; so does the project ``gameday init`` writes). It gives:
 - ``world``: each scenario's own accounting window (run folder, baseline, ledger),
   with every fault cleared on teardown, also when the scenario failed.
 - Tags registered as markers (``--strict-markers`` stays on). ``@gameday``
-  scenarios are long: they run when ``-m`` selects them (``-m "ci or gameday"``).
+  scenarios are long: they run when ``-m`` names them (``-m "ci or gameday"``) or
+  when they are named by node id.
 - A gate at collection: an undefined step, a scenario no test binds, two scenarios
   with one name in a feature, an unknown tag, or a ``-m`` that selects no scenario
   is an error naming the file and line, never a silent skip or a green run.
@@ -19,21 +20,21 @@ bundled suite does; so does the project ``gameday init`` writes). It gives:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from gameday.errors import HarnessError
 from gameday.measure import slo
-from gameday.project import Project
+from gameday.project import Project, writable_folder
 from gameday.run import PRIVATE_STACK_ENV
 from gameday.settings import ENV_STATE_DIR
 from scenarios import gate
@@ -58,13 +59,14 @@ TAGS = {
     "duplicates": "duplicate submits are applied once",
     "spike": "a traffic spike is shed with 429 and latency held",
     "worker_crash": "a worker killed mid-batch loses nothing",
+    "process_crash": "the API and the downstream killed under traffic lose nothing",
     "sqs_outage": "an unavailable queue is answered with 503, nothing acknowledged",
     "bad_input": "hostile requests get a 4xx JSON error and enqueue nothing",
     "guardrail": "a guardrail aborts an experiment and the rollbacks run",
     "fault_expiry": "a fault heals itself at its expiry",
 }
 RUN_DIR_KEY = pytest.StashKey[Path]()
-DRAIN_BETWEEN_S = 60
+CHECKED_KEY = pytest.StashKey[set[Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +74,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gameday-state-dir",
         help="run against the stack already running there (default: start one for this run)",
+    )
+    group.addoption(
+        "--shuffle-scenarios",
+        metavar="SEED",
+        type=int,
+        help="run the scenarios in a shuffled order (the seed makes it repeatable): "
+        "they must not depend on each other",
     )
     group.addoption(
         "--gameday-run-dir",
@@ -87,20 +96,31 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or config.option.collectonly:
         return
     chosen = config.getoption("gameday_run_dir")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(chosen) if chosen else Project.current().runs_dir / f"{stamp}-scenarios"
+    try:
+        run_dir = (
+            writable_folder(Path(chosen)) if chosen else Project.current().new_run_dir("scenarios")
+        )
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_DIR_KEY] = run_dir
     if not config.option.cucumber_json_path:
-        run_dir.mkdir(parents=True, exist_ok=True)
         config.option.cucumber_json_path = str(run_dir / "cucumber.json")
     if not config.option.xmlpath:
-        run_dir.mkdir(parents=True, exist_ok=True)
         config.option.xmlpath = str(run_dir / "junit.xml")
 
 
+def known_tags(config: pytest.Config) -> set[str]:
+    """Our tags, and any marker the user registered in their ini file."""
+    registered = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    return set(TAGS) | registered
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    paths = [Path(arg.split("::")[0]) for arg in session.config.args]
-    problems = gate.check_files(gate.feature_files(paths), set(TAGS))
+    """The feature files under the paths given, checked before any test module imports them
+    (a syntax error would otherwise surface as a bare collection error)."""
+    files = gate.feature_files([Path(arg.split("::")[0]) for arg in session.config.args])
+    session.config.stash[CHECKED_KEY] = set(files)
+    problems = gate.check_files(files, known_tags(session.config))
     if problems:
         raise pytest.UsageError("the scenarios cannot run:\n  " + "\n  ".join(problems))
 
@@ -109,26 +129,42 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    problems = gate.check_bindings(session, items)
-    if any("::" in arg for arg in config.args) or config.option.keyword:
+    checked = config.stash.get(CHECKED_KEY, set())
+    beside = [f for f in gate.feature_files([], items) if f not in checked]
+    problems = gate.check_files(beside, known_tags(config))
+    problems += gate.check_bindings(session, items)
+    if any("::" in arg or Path(arg).is_file() for arg in config.args) or config.option.keyword:
         problems = [p for p in problems if "is bound by no test" not in p]  # a chosen subset
     if problems:
         raise pytest.UsageError("the scenarios cannot run:\n  " + "\n  ".join(problems))
-    if not config.option.markexpr:
-        # The long scenarios run only when asked for by tag, like pytest's own "slow" recipe.
+    seed = config.getoption("shuffle_scenarios")
+    if seed is not None:
+        _shuffle_scenarios(items, seed)
+    asked = "gameday" in (config.option.markexpr or "") or any("::" in a for a in config.args)
+    if not asked:
+        # The long scenarios run only when asked for, like pytest's own "slow" recipe.
         long = [i for i in items if i.get_closest_marker("gameday") and gate.is_scenario(i)]
         if long:
             config.hook.pytest_deselected(items=long)
             items[:] = [i for i in items if i not in long]
 
 
+def _shuffle_scenarios(items: list[pytest.Item], seed: int) -> None:
+    """Shuffle the scenarios among the places scenarios hold; other tests keep their order."""
+    places = [n for n, item in enumerate(items) if gate.is_scenario(item)]
+    shuffled = [items[n] for n in places]
+    random.Random(seed).shuffle(shuffled)  # noqa: S311 (a test order, not a secret)
+    for place, item in zip(places, shuffled, strict=True):
+        items[place] = item
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     markexpr = session.config.option.markexpr
-    collected_scenarios = session.config.stash.get(gate.COLLECTED_KEY, 0)
-    if markexpr and collected_scenarios and not any(gate.is_scenario(i) for i in session.items):
+    if markexpr and session.items == [] and session.config.stash.get(gate.COLLECTED_KEY, 0):
         raise pytest.UsageError(
-            f"-m {markexpr!r} selects no scenario (tags: {', '.join(sorted(TAGS))})"
+            f"-m {markexpr!r} selects nothing (scenario tags: "
+            f"{', '.join(sorted(known_tags(session.config)))})"
         )
 
 
@@ -141,8 +177,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _render(run_dir: Path) -> None:
     """The run folder's HTML report, once pytest-bdd has written cucumber.json."""
-    if not (run_dir / "cucumber.json").is_file():
-        return
+    cucumber = run_dir / "cucumber.json"
+    if not cucumber.is_file() or cucumber.read_text().strip() in ("", "[]"):
+        return  # no scenario ran: nothing to report
     from reports.render import render_run
 
     report = render_run(run_dir)
@@ -162,10 +199,10 @@ def reference_system(
     state_dir = tmp_path_factory.mktemp("scenario-stack") / ".gameday"
     env = {**PRIVATE_STACK_ENV, "GAMEDAY_BACKEND_PORT": "0", "GAMEDAY_API_PORT": "0"}
     env["GAMEDAY_DOWNSTREAM_PORT"] = "0"
-    started = _gameday("up", "--detach", state_dir=state_dir, extra_env=env, timeout=120)
-    if started.returncode != 0:
-        pytest.fail(f"the stack did not start: {started.stderr.strip()[-800:]}", pytrace=False)
     try:
+        started = _gameday("up", "--detach", state_dir=state_dir, extra_env=env, timeout=120)
+        if started.returncode != 0:
+            pytest.fail(f"the stack did not start: {started.stderr.strip()[-800:]}", pytrace=False)
         with httpx.Client(timeout=30) as http:
             yield ReferenceSystem(state_dir, _status(state_dir), http)
     finally:
@@ -181,14 +218,19 @@ def world(reference_system: ReferenceSystem, tmp_path: Path) -> Iterator[World]:
     run_dir = tmp_path / "run"
     catalogue = slo.load_catalogue()
     opened = World.open(reference_system, run_dir, catalogue)
+    configuration = reference_system.configuration(run_dir)
     try:
         yield opened
     finally:
-        if reference_system.fault_switched_on():
-            clear_faults(reference_system.configuration(run_dir))
-        # what this scenario left queued must not land in the next one's accounting window
-        with contextlib.suppress(Exception):
-            wait_for_drain(DRAIN_BETWEEN_S, configuration=reference_system.configuration(run_dir))
+        try:
+            switched_on = reference_system.fault_switched_on()
+        except Exception:  # unreadable switches: clear them anyway
+            switched_on = True
+        if switched_on:
+            clear_faults(configuration)
+        # What this scenario left queued must not land in the next one's accounting window:
+        # a queue that does not drain fails this scenario's teardown, not the next scenario.
+        wait_for_drain(opened.drain_timeout, configuration=configuration)
 
 
 def _status(state_dir: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import httpx
 
 from gameday.measure import slo, verdict
 from gameday.measure.collect import POISON_FILE, collect_ledger, snapshot_baseline
-from gameday.measure.ledger import ACKED_FILE, AckedIds, LedgerReport
+from gameday.measure.ledger import ACKED_FILE, AckedIds, LedgerReport, dead_lettered_ids
 from gameday.stack.state import aws_client
 
 #: Each writer has its own ids file beside the ledger's (``read_run_ids`` reads them all).
@@ -30,6 +30,7 @@ POISON_CURRENCY = "XXX"  # envelope-valid, refused by the worker's business rule
 #: A client paced below the API's rate limit, as a well-behaved producer is.
 SEND_INTERVAL_S = 0.05
 RETRY_429_FOR_S = 20.0
+DRAIN_SLO = "backlog-drain"
 
 
 @dataclass
@@ -142,7 +143,16 @@ class World:
     @classmethod
     def open(cls, system: ReferenceSystem, run_dir: Path, catalogue: slo.Catalogue) -> World:
         snapshot_baseline(run_dir, system.status)
-        return cls(system, run_dir, catalogue)
+        opened = cls(system, run_dir, catalogue)
+        opened.facts["duplicates_published_before"] = system.metric(
+            "sut_api_published_total", kind="duplicate"
+        )
+        return opened
+
+    def dead_lettered(self) -> set[str]:
+        """Order ids in the DLQ now (read without consuming)."""
+        sqs = self.system.aws("sqs")
+        return set(dead_lettered_ids(sqs, self.system.resources["dlq_url"]))
 
     @property
     def configuration(self) -> dict[str, Any]:
@@ -183,10 +193,16 @@ class World:
         acked.record(order_id)
         acked.close()
 
-    def ledger(self, drain_timeout: float = 60.0) -> LedgerReport:
+    @property
+    def drain_timeout(self) -> float:
+        """How long a drain may take: the catalogue's backlog-drain objective, not a copy."""
+        objectives = self.catalogue.slo(DRAIN_SLO).objectives
+        return max(float(o.value) for o in objectives if o.value is not None)
+
+    def ledger(self) -> LedgerReport:
         """Drain (bounded), then account for every id this scenario acked (once per scenario)."""
         if self._report is None:
-            self._report = collect_ledger(self.run_dir, self.system.status, drain_timeout)
+            self._report = collect_ledger(self.run_dir, self.system.status, self.drain_timeout)
         return self._report
 
     def objective(self, name: str) -> verdict.Result:

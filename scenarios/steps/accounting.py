@@ -18,7 +18,8 @@ def nothing_lost_or_duplicated(world: World) -> None:
     report = world.ledger()
     assert world.sent > 0, "the scenario sent no order: nothing to account for"
     assert report.acked >= world.sent, (
-        f"only {report.acked} acked orders accounted for, of the {world.sent} sent"
+        f"the ledger accounts for {report.acked} acked orders; the scenario expected at least "
+        f"{world.sent} to be accepted"
     )
     assert report.drained, f"the queue did not drain: {report.in_flight} messages still queued"
     assert report.lost == 0, f"{report.lost} acked orders lost, e.g. {report.samples['lost'][:5]}"
@@ -29,6 +30,13 @@ def nothing_lost_or_duplicated(world: World) -> None:
         f"{report.unexpected} effects or dead letters for ids never acked, "
         f"e.g. {report.samples['unexpected'][:5]}"
     )
+
+
+@then("some orders were published twice")
+def published_twice(world: World) -> None:
+    now = world.system.metric("sut_api_published_total", kind="duplicate")
+    published = now - world.facts["duplicates_published_before"]
+    assert published > 0, "the API published no order twice: the fault did not act"
 
 
 @then(parsers.parse("the {name} objective holds"))
@@ -45,6 +53,9 @@ def poison_dead_lettered(world: World, name: str) -> None:
     assert len(world.poison) == expected, (
         f"{len(world.poison)} poison payloads were accepted, of {expected} sent"
     )
+    in_dlq = world.dead_lettered()
+    missing = [order_id for order_id in world.poison if order_id not in in_dlq]
+    assert not missing, f"{len(missing)} poison payloads are not in the DLQ, e.g. {missing[:5]}"
     assert report.dead_lettered >= expected, (
         f"{report.dead_lettered} orders dead-lettered, expected the {expected} poison payloads"
     )
@@ -54,6 +65,7 @@ def poison_dead_lettered(world: World, name: str) -> None:
 
 @then("no healthy order is dead-lettered")
 def no_healthy_order_dead_lettered(world: World) -> None:
+    assert world.sent > 0, "the scenario sent no order: nothing to account for"
     result = world.objective("no-healthy-order-dead-lettered")
     assert result.status == verdict.HELD, _evidence(result)
 

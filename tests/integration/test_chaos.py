@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
-from gameday.run import EXPERIMENTS
+from gameday.project import bundled_experiments
 from tests.conftest import gameday_env, run_gameday
 from tests.integration.conftest import System
 
 pytestmark = pytest.mark.integration
+
+EXPERIMENTS = bundled_experiments()
 
 CHAOS = [sys.executable, "-m", "chaostoolkit", "--no-log-file"]
 
@@ -182,7 +184,8 @@ def test_an_interrupted_gameday_run_still_plays_the_rollbacks(
     assert journal["status"] == "interrupted"
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     assert healthy.active_fault() == "none"
-    assert "INTERRUPTED</span> (exit 130)" in (run_dir / "report.html").read_text()
+    report = (run_dir / "report.html").read_text()
+    assert "INTERRUPTED</div>" in report and "exit code 130</div>" in report
 
 
 def test_a_fault_that_could_not_be_injected_fails_the_run(healthy: System, tmp_path: Path) -> None:
