@@ -157,9 +157,12 @@ def test_the_report_in_a_browser(browser: Any, real_run_dir: Path, tmp_path: Pat
         text = page.locator("body").inner_text()
         count = charts.count()
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        if os.environ.get("GAMEDAY_SAVE_SCREENSHOT"):  # the README's picture: the first screen
+        if os.environ.get("GAMEDAY_SAVE_SCREENSHOT"):  # the README's pictures
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(REPO / "docs" / "report-screenshot.png"))
+            charts.first.scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, -60)")
+            page.screenshot(path=str(REPO / "docs" / "report-charts.png"))
     finally:
         visit.close()
     still = Visit(browser, report, javascript=False)
