@@ -11,10 +11,12 @@ never into the installed package.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 from gameday.errors import HarnessError
@@ -28,7 +30,19 @@ EXPERIMENTS_FOLDER = "experiments"
 
 def bundled(package: str, *parts: str) -> Path:
     """A file the package carries (installed as plain files: wheels and checkouts alike)."""
-    return Path(str(resources.files(package).joinpath(*parts)))
+    root = resources.files(package)
+    if isinstance(root, Path) and (root / "__init__.py").is_file():
+        return root.joinpath(*parts)
+    # A user's folder of the same name (``experiments/`` in a project run with
+    # ``python -m``, which puts the current folder on sys.path) became a namespace
+    # package and hid an editable install's package: ask the other finders for ours.
+    for finder in sys.meta_path:
+        if finder is PathFinder or not hasattr(finder, "find_spec"):
+            continue
+        spec = finder.find_spec(package, None)
+        if spec is not None and spec.origin:
+            return Path(spec.origin).parent.joinpath(*parts)
+    return Path(str(root.joinpath("/".join(parts)))) if parts else Path(str(root))
 
 
 def bundled_experiments() -> Path:
