@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gameday.stack.state import aws_client
+from scenarios.world import ReferenceSystem
 from system_under_test import queues
 from tests.conftest import run_gameday
 
@@ -29,35 +29,14 @@ STACK_ENV = {
 
 
 @dataclass
-class System:
-    state_dir: Path
-    status: dict[str, Any]
-    http: httpx.Client
-
-    @property
-    def api(self) -> str:
-        return str(self.status["parts"]["api"]["endpoint"])
-
-    @property
-    def downstream(self) -> str:
-        return str(self.status["parts"]["downstream"]["endpoint"])
-
-    @property
-    def client_key(self) -> str:
-        return str(self.status["api_keys"]["client"])
+class System(ReferenceSystem):
+    """The scenarios' view of a stack (endpoints, keys, AWS clients), plus test helpers."""
 
     @property
     def admin_key(self) -> str:
         return str(self.status["api_keys"]["admin"])
 
-    @property
-    def resources(self) -> dict[str, str]:
-        return dict(self.status["resources"])
-
-    def aws(self, service: str) -> Any:
-        return aws_client(self.status, service)
-
-    def post(
+    def post(  # type: ignore[override]  # tests name the key; scenarios pass headers
         self,
         body: Any,
         *,

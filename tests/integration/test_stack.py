@@ -297,30 +297,30 @@ def test_a_killed_api_and_downstream_are_restarted_on_their_ports(
     ), "the backend must never be restarted because another part died"
 
 
-def test_a_crash_looping_api_stops_the_stack_naming_it(state_dir: Path) -> None:
+def _stopped_by_a_death(state_dir: Path, part: str, restarts_first: int) -> tuple[int, str]:
+    """A foreground stack whose part is killed (after some restarts); its exit code and stderr."""
     process, state_file = _foreground_up(state_dir)
     try:
-        for _ in range(5):  # five restarts are allowed in a minute
-            _kill_and_wait_for_a_new_pid(state_file, "api")
-        os.kill(json.loads(state_file.read_text())["parts"]["api"]["pid"], signal.SIGKILL)
+        for _ in range(restarts_first):
+            _kill_and_wait_for_a_new_pid(state_file, part)
+        os.kill(json.loads(state_file.read_text())["parts"][part]["pid"], signal.SIGKILL)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 3, err
+    assert not state_file.exists()
+    return process.returncode, err
+
+
+def test_a_crash_looping_api_stops_the_stack_naming_it(state_dir: Path) -> None:
+    code, err = _stopped_by_a_death(state_dir, "api", restarts_first=5)  # five are allowed
+    assert code == 3, err
     assert "api crashed 5 times in 60 s (a crash loop); the stack was stopped" in err
     assert "api.log" in err
-    assert not state_file.exists()
 
 
 def test_a_dead_backend_stops_the_stack_saying_what_is_lost(state_dir: Path) -> None:
-    process, state_file = _foreground_up(state_dir)
-    try:
-        os.kill(json.loads(state_file.read_text())["parts"]["backend"]["pid"], signal.SIGKILL)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 3, err
+    code, err = _stopped_by_a_death(state_dir, "backend", restarts_first=0)
+    assert code == 3, err
     assert "backend exited with code -9" in err
     assert "the queues' and tables' contents are gone" in err
