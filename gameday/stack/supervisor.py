@@ -37,6 +37,9 @@ from gameday.stack.provision import Resources, provision
 Progress = Callable[[str], None]
 #: More restarts than this within the window is a crash loop: the stack stops.
 MAX_RESTARTS, RESTART_WINDOW_S = 5, 60.0
+#: How long a stopping worker may take to finish its batch before it is killed.
+WORKER_STOP_GRACE_S = 1.5
+BACKEND_STOP_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -411,16 +414,33 @@ class Supervisor:
     def stop(self) -> None:
         """Stop parts in reverse start order; bounded; removes the state file.
 
-        Workers get SIGTERM together first: each finishes its batch in parallel.
+        Workers get SIGTERM together first: each finishes its batch in parallel, for at
+        most WORKER_STOP_GRACE_S.
         """
         for part in self.parts:
-            if part.restart and part.process is not None and part.process.poll() is None:
-                part.restart = False
-                part.process.terminate()
+            part.restart = False  # nothing comes back while the stack stops
+        workers = [
+            psutil.Process(p.process.pid)
+            for p in self.parts
+            if p.name.startswith("worker-") and p.process is not None and p.process.poll() is None
+        ]
+        if workers:
+            self.progress(f"stopping {len(workers)} workers")
+            for worker in workers:
+                worker.terminate()
+            # A worker idle in a long poll would take its whole wait to notice; the backend
+            # that holds its queue stops next, so a receive cut short loses nothing.
+            _, alive = psutil.wait_procs(workers, timeout=WORKER_STOP_GRACE_S)
+            for worker in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.kill()
+            psutil.wait_procs(alive, timeout=5)
         for part in reversed(self.parts):
             if part.process is not None and part.process.poll() is None:
                 self.progress(f"stopping {part.name}")
-                statefile.terminate(part.process.pid)
+                # the backend's state is memory it is about to lose: no grace to wait out
+                grace = BACKEND_STOP_GRACE_S if part.name == "backend" else 5.0
+                statefile.terminate(part.process.pid, grace_seconds=grace)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     part.process.wait(timeout=1)
         self.parts.clear()

@@ -7,14 +7,18 @@ Feature: Poison payloads are quarantined without hurting healthy orders
   Background:
     Given the reference system is running
 
-  @ci
   Scenario Outline: <poison> poison payloads among <orders> orders
     When <poison> poison payloads arrive among <orders> orders
     Then every poison payload is dead-lettered within the poison-quarantine objective
     And no healthy order is dead-lettered
     And no order is lost or applied twice
 
-    Examples:
+    @ci
+    Examples: a few
       | poison | orders |
       | 5      | 40     |
+
+    @gameday
+    Examples: a batch
+      | poison | orders |
       | 25     | 200    |
