@@ -24,16 +24,15 @@ from reports.charts import (
 from reports.environ import configuration
 from reports.evidence import Evidence, items, num, obj, text
 from reports.lanes import gantt, state_strip
+from reports.latency import latency_table
 from reports.loadrun import Load, load_summary, locust_history
-from reports.objectives import Exact, Row, latency_summary, load_measurements, reason, rows
+from reports.objectives import Exact, Row, load_measurements, reason, rows
 from reports.timeline import (
     CIRCUIT_STATES,
     STATUS_CLASSES,
     ApiWindow,
     Timeline,
     Window,
-    estimate_percentiles,
-    phases,
 )
 
 DLQ_SAMPLE = "dlq-sample.json"
@@ -243,7 +242,7 @@ def _charts(
             section.no_data.append(f"{name}: no samples in the evidence")
         else:
             section.charts.append(chart)
-    section.latency = _latency_table(timeline, api, windows, x_range, exact)
+    section.latency = latency_table(timeline, api, windows, x_range, exact)
 
 
 def _rate(window: ApiWindow | None, status: str | None) -> float | None:
@@ -268,60 +267,6 @@ def _circuits(timeline: Timeline) -> dict[str, list[tuple[float, str]]]:
             shown = state if state in CIRCUIT_STATES else "unknown"
             lanes.setdefault(str(name), []).append((float(sample["t"]), str(shown)))
     return lanes
-
-
-def _latency_table(
-    timeline: Timeline,
-    api: list[ApiWindow | None],
-    windows: list[Window],
-    x_range: tuple[float, float],
-    exact: Exact,
-) -> Table | None:
-    whole = latency_summary(exact, LATENCY)
-    table = Table("", ["when", "source", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"])
-    if whole:
-        table.rows.append(
-            [
-                "whole run",
-                "exact (HDR histogram, from the intended start)",
-                f"{whole['count']:,}",
-                fmt(whole["p50"]),
-                fmt(whole["p95"]),
-                fmt(whole["p99"]),
-                fmt(whole["max"]),
-            ]
-        )
-    parts = phases(windows, *x_range)
-    for phase in parts:
-        inside = [w for w in api if w is not None and phase.start < w.t <= phase.end]
-        requests, est = estimate_percentiles(inside)
-        table.rows.append(
-            [
-                phase.name,
-                "estimate (API buckets)",
-                fmt(requests),
-                fmt(est["p50"]),
-                fmt(est["p95"]),
-                fmt(est["p99"]),
-                DASH,
-            ]
-        )
-    if not table.rows:
-        return None
-    caption = (
-        "Latency of accepted requests. The whole run is exact: the load generator's "
-        "HDR histogram, measured from each request's intended start. "
-    )
-    if parts:
-        caption += (
-            "The evidence holds no histogram per phase, so the phases are estimates "
-            "from the API's Prometheus buckets (server time, upper bucket edges per "
-            "sample, weighted by requests): bucket resolution, not exact."
-        )
-    else:
-        caption += "No fault window was recorded, so the run has no before/during/after phases."
-    table.caption = caption
-    return table
 
 
 def _ledger(ledger: Any) -> list[tuple[str, str]]:

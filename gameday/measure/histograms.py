@@ -12,6 +12,9 @@ from collections.abc import Iterable
 from hdrh.histogram import HdrHistogram
 
 LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS = 1, 3_600_000_000, 3
+#: Width of the time slices a latency is also recorded in (``ingest.latency_ms@<epoch s>``),
+#: so a report can give exact percentiles before, during and after a fault.
+SLICE_SECONDS = 5
 
 
 class Latencies:
@@ -67,3 +70,18 @@ def holds(op: str, measured: float, limit: float) -> bool:
         "gte": measured >= limit,
         "eq": measured == limit,
     }[op]
+
+
+def slice_name(indicator: str, at: float) -> str:
+    """The histogram of ``indicator`` for the time slice holding wall-clock time ``at``."""
+    return f"{indicator}@{int(at // SLICE_SECONDS) * SLICE_SECONDS}"
+
+
+def slices(histograms: dict[str, Latencies], indicator: str) -> dict[int, Latencies]:
+    """The time slices of ``indicator`` by their start (epoch seconds)."""
+    prefix = indicator + "@"
+    return {
+        int(name[len(prefix) :]): latencies
+        for name, latencies in histograms.items()
+        if name.startswith(prefix) and name[len(prefix) :].isdigit()
+    }
