@@ -37,6 +37,7 @@ ENV_DLQ = "GAMEDAY_DLQ_NAME"
 ENV_MAX_RECEIVE_COUNT = "GAMEDAY_MAX_RECEIVE_COUNT"
 ENV_DLQ_RETENTION_S = "GAMEDAY_DLQ_RETENTION_SECONDS"
 ENV_WORKER_TIMEOUT_S = "GAMEDAY_WORKER_TIMEOUT_SECONDS"
+ENV_VISIBILITY_MARGIN_S = "GAMEDAY_VISIBILITY_MARGIN_SECONDS"
 ENV_IDEMPOTENCY_TABLE = "GAMEDAY_IDEMPOTENCY_TABLE"
 ENV_RATE_LIMIT_TABLE = "GAMEDAY_RATE_LIMIT_TABLE"
 ENV_LEDGER_TABLE = "GAMEDAY_LEDGER_TABLE"
@@ -59,6 +60,7 @@ class Settings:
     max_receive_count: int = 3
     dlq_retention_seconds: int = 14 * 24 * 3600
     worker_timeout_seconds: int = 5
+    visibility_margin_seconds: int = 30  # tests shorten it: a killed worker's batch returns sooner
     idempotency_table: str = "gameday-idempotency"
     rate_limit_table: str = "gameday-rate-limits"
     ledger_table: str = "gameday-processed-orders"
@@ -72,8 +74,9 @@ class Settings:
 
     @property
     def visibility_timeout_seconds(self) -> int:
-        """The worker's downstream timeout plus 30 s, so a slow call never races redelivery."""
-        return self.worker_timeout_seconds + 30
+        """The worker's downstream timeout plus a margin (30 s), so a slow call never races
+        redelivery."""
+        return self.worker_timeout_seconds + self.visibility_margin_seconds
 
     @property
     def state_file(self) -> Path:
@@ -112,6 +115,7 @@ _ENVIRONMENT = {
     "max_receive_count": ENV_MAX_RECEIVE_COUNT,
     "dlq_retention_seconds": ENV_DLQ_RETENTION_S,
     "worker_timeout_seconds": ENV_WORKER_TIMEOUT_S,
+    "visibility_margin_seconds": ENV_VISIBILITY_MARGIN_S,
     "idempotency_table": ENV_IDEMPOTENCY_TABLE,
     "rate_limit_table": ENV_RATE_LIMIT_TABLE,
     "ledger_table": ENV_LEDGER_TABLE,

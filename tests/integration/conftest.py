@@ -20,7 +20,8 @@ from tests.conftest import run_gameday
 
 #: Short timeouts so outages and retries play out in seconds, not minutes.
 STACK_ENV = {
-    "GAMEDAY_WORKER_TIMEOUT_SECONDS": "1",  # downstream timeout; queue visibility 31 s
+    "GAMEDAY_WORKER_TIMEOUT_SECONDS": "1",  # downstream timeout
+    "GAMEDAY_VISIBILITY_MARGIN_SECONDS": "10",  # queue visibility 11 s: redelivery in seconds
     "SUT_CIRCUIT_FAILURE_THRESHOLD": "3",
     "SUT_CIRCUIT_RESET_SECONDS": "2",
     "SUT_DOWNSTREAM_ATTEMPTS": "2",

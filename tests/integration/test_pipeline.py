@@ -200,7 +200,7 @@ def test_sigkill_of_a_worker_mid_batch_loses_and_duplicates_nothing(healthy: Sys
     victim = healthy.status["parts"]["worker-1"]["pid"]
     os.kill(victim, signal.SIGKILL)
     healthy.clear_faults()
-    # Unsettled messages come back after the queue's 31 s visibility timeout.
+    # Unsettled messages come back after the queue's visibility timeout (11 s here).
     healthy.wait_for(lambda: _all_applied_once(healthy, ids), 90, "every order applied once")
     time.sleep(1)
     assert _all_applied_once(healthy, ids)
