@@ -42,7 +42,9 @@ def bundled(package: str, *parts: str) -> Path:
         spec = finder.find_spec(package, None)
         if spec is not None and spec.origin:
             return Path(spec.origin).parent.joinpath(*parts)
-    return Path(str(root.joinpath("/".join(parts)))) if parts else Path(str(root))
+    raise HarnessError(
+        f"the installed package {package!r} is incomplete", "reinstall gameday-harness"
+    )
 
 
 def bundled_experiments() -> Path:

@@ -99,9 +99,6 @@ class ReferenceSystem:
                 return True
         return len(found) < len(names)  # a missing switch: clearing writes it again
 
-    def ledger_orders(self) -> dict[str, Any]:
-        return dict(self.http.get(self.downstream + "/ledger").json()["orders"])
-
     def metric(self, name: str, **labels: str) -> float:
         """A sample's value from the API's /metrics (0 when absent)."""
         text = self.http.get(self.api + "/metrics").text
@@ -136,7 +133,6 @@ class World:
     catalogue: slo.Catalogue
     sent: int = 0  # orders this scenario meant to be accepted (the Then's minimum)
     poison: list[str] = field(default_factory=list)
-    responses: list[httpx.Response] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     _report: LedgerReport | None = None
 

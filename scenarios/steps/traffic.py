@@ -21,6 +21,7 @@ from gameday.chaos.queue.actions import redrive_dlq, wait_for_drain
 from gameday.chaos.workers.actions import expect_consumption_paused, kill_worker
 from gameday.chaos.workers.probes import workers_alive
 from gameday.measure.verdict import Measurements
+from scenarios.experiment_files import experiment, slow_api_under_traffic
 from scenarios.world import World, new_order, poll
 
 LOAD_TIMEOUT_S = 300
@@ -181,43 +182,15 @@ def guarded_experiment(world: World, latency: int, guardrail: str) -> None:
 
 
 def _slow_api_experiment(folder: Path, latency: int, guardrail: str) -> Path:
-    def action(name: str, target: str, func: str, **arguments: Any) -> dict[str, Any]:
-        module = f"gameday.chaos.{target}.actions"
-        provider = {"type": "python", "module": module, "func": func, "arguments": arguments}
-        return {"type": "action", "name": name, "provider": provider}
-
-    experiment = {
-        "version": "1.0.0",
-        "title": "A slowed API under a latency guardrail",
-        "description": "The guardrail must abort it; the rollbacks must clear the fault.",
-        "configuration": {
-            "gameday_state_dir": {"type": "env", "key": "GAMEDAY_STATE_DIR", "default": ".gameday"},
-            "gameday_run_dir": {"type": "env", "key": "GAMEDAY_RUN_DIR", "default": ""},
-        },
-        "controls": [
-            {
-                "name": "gameday",
-                "provider": {
-                    "type": "python",
-                    "module": "gameday.chaos.controls",
-                    "arguments": {
-                        "guardrails": [guardrail],
-                        "grace_seconds": 1,
-                        "slos": [guardrail],
-                    },
-                },
-            }
-        ],
-        "steady-state-hypothesis": {"title": "nothing to check", "probes": []},
-        "method": [
-            action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=latency),
-            action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
-            action("wait", "load", "wait_for_load", timeout_seconds=120),
-        ],
-        "rollbacks": [action("clear-every-fault", "faults", "clear_faults")],
-    }
+    controls = {"guardrails": [guardrail], "grace_seconds": 1, "slos": [guardrail]}
+    built = experiment(
+        slow_api_under_traffic(latency),
+        controls,
+        title="A slowed API under a latency guardrail",
+        description="The guardrail must abort it; the rollbacks must clear the fault.",
+    )
     path = folder / "guarded-slow-api.yaml"
-    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    path.write_text(yaml.safe_dump(built, sort_keys=False))
     return path
 
 

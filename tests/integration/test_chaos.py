@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gameday.project import bundled_experiments
+from scenarios.experiment_files import action, experiment, slow_api_under_traffic
 from tests.conftest import gameday_env, run_gameday
 from tests.integration.conftest import System
 
@@ -64,57 +65,13 @@ def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
 
 
 def _experiment(tmp_path: Path, method: list[dict[str, Any]], controls: dict[str, Any]) -> Path:
-    """A small experiment file in the shipped experiments' shape."""
-    experiment = {
-        "version": "1.0.0",
-        "title": "A test experiment",
-        "description": "built by the test",
-        "configuration": {
-            "gameday_state_dir": {"type": "env", "key": "GAMEDAY_STATE_DIR"},
-            "gameday_run_dir": {"type": "env", "key": "GAMEDAY_RUN_DIR", "default": ""},
-        },
-        "controls": [
-            {
-                "name": "gameday",
-                "provider": {
-                    "type": "python",
-                    "module": "gameday.chaos.controls",
-                    "arguments": controls,
-                },
-            }
-        ],
-        "method": method,
-        "rollbacks": [_action("clear-every-fault", "faults", "clear_faults")],
-    }
     path = tmp_path / "experiment.json"
-    path.write_text(json.dumps(experiment))
+    path.write_text(json.dumps(experiment(method, controls)))
     return path
 
 
-def _action(name: str, target: str, func: str, **arguments: Any) -> dict[str, Any]:
-    return {
-        "type": "action",
-        "name": name,
-        "provider": {
-            "type": "python",
-            "module": f"gameday.chaos.{target}.actions",
-            "func": func,
-            "arguments": arguments,
-        },
-    }
-
-
 def _slow_api_under_traffic(tmp_path: Path, latency_ms: int, controls: dict[str, Any]) -> Path:
-    """An experiment that slows the API, then runs the steady profile (30 s) and waits."""
-    return _experiment(
-        tmp_path,
-        [
-            _action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=latency_ms),
-            _action("traffic", "load", "start_load", profile="steady", time_scale=1.0),
-            _action("wait", "load", "wait_for_load", timeout_seconds=120),
-        ],
-        controls,
-    )
+    return _experiment(tmp_path, slow_api_under_traffic(latency_ms), controls)
 
 
 def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
@@ -192,8 +149,8 @@ def test_a_fault_that_could_not_be_injected_fails_the_run(healthy: System, tmp_p
     experiment = _experiment(
         tmp_path,
         [
-            _action("inject-nothing", "faults", "set_fault", mode="no_such_mode"),
-            _action("some-orders", "api", "submit_orders", count=3),
+            action("inject-nothing", "faults", "set_fault", mode="no_such_mode"),
+            action("some-orders", "api", "submit_orders", count=3),
         ],
         {},
     )

@@ -166,19 +166,7 @@ def test_killed_supervisor_takes_its_children_and_leaves_a_stale_file(
 
 
 def test_foreground_up_stops_cleanly_on_sigterm(state_dir: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gameday", "up"],
-        env=gameday_env(state_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    state_file = state_dir / "stack.json"
-    while time.monotonic() < deadline:
-        if state_file.exists() and json.loads(state_file.read_text()).get("status") == "ready":
-            break
-        time.sleep(0.1)
+    process, state_file = _foreground_up(state_dir)
     backend_pid = json.loads(state_file.read_text())["parts"]["backend"]["pid"]
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=20)

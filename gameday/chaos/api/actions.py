@@ -71,8 +71,7 @@ def submit_orders(
                 else:
                     status = _post(client, url, key, api_key, order).status_code
                 statuses[str(status)] += 1
-                response_ok = status == 202
-                if response_ok:
+                if status == 202:
                     acked.record(order["orderId"])
                     if poison:
                         poisoned.record(order["orderId"])
