@@ -54,12 +54,44 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "-d", "--detach", action="store_true", help="run in the background; stop with `down`"
     )
+    up.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="start a deliberately broken variant (for `gameday regressions`; see docs)",
+    )
+    up.add_argument(
+        "--i-know-it-is-broken",
+        metavar="NAME",
+        dest="variant_confirmed",
+        help="repeat the variant's name: it is never started by accident",
+    )
     commands.add_parser("down", help="stop the running stack")
     status = commands.add_parser("status", help="show the running stack")
     status.add_argument("--json", action="store_true", help="machine-readable, with API keys")
 
     _add_operate(commands)
     _add_load(commands)
+
+    regressions = commands.add_parser(
+        "regressions",
+        help="prove the scenarios catch a broken system: baseline, then each broken variant",
+    )
+    regressions.add_argument(
+        "--variant",
+        metavar="NAME",
+        action="append",
+        help="only these variants (repeat, or comma-separated; default: all; see --list)",
+    )
+    regressions.add_argument("--list", action="store_true", help="list the variants and exit")
+    regressions.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds the scenarios may take on one stack (a timeout is not a catch)",
+    )
+    regressions.add_argument(
+        "--run-dir", help="run folder (default: gameday-runs/<time>-regressions in the project)"
+    )
 
     run = commands.add_parser("run", help="run a gameday: Chaos Toolkit experiments, a report")
     run.add_argument(
@@ -250,6 +282,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "verdict": _verdict,
         "load": _load,
         "run": _run,
+        "regressions": _regressions,
         "report": _report,
         "bench": _bench,
     }
@@ -266,7 +299,10 @@ def _stack(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
     from gameday.stack import control
 
     if args.command == "up":
-        return (control.up_detached if args.detach else control.up)(settings, out, err)
+        from gameday.variants import confirmed
+
+        variant = confirmed(args.variant, args.variant_confirmed)
+        return (control.up_detached if args.detach else control.up)(settings, out, err, variant)
     if args.command == "down":
         return control.down(settings, out)
     return control.status(settings, out, as_json=args.json)
@@ -294,6 +330,12 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     from gameday import run
 
     return run.main(args, settings, out, err)
+
+
+def _regressions(args: argparse.Namespace, _settings: Settings, out: TextIO, err: TextIO) -> int:
+    from gameday import regressions
+
+    return regressions.main(args, out, err)
 
 
 def _report(args: argparse.Namespace, _settings: Settings, out: TextIO, _err: TextIO) -> int:

@@ -35,6 +35,7 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
 from gameday.errors import HarnessError
+from gameday.variants import VARIANT_FILE
 from reports import environ, scenarios
 from reports.charts import DASH, fmt
 from reports.evidence import Evidence, items, num, obj, text
@@ -102,6 +103,7 @@ class Page:
     artifacts: list[environ.Artifact] = field(default_factory=list)
     artifacts_left: int = 0
     generated: str = ""
+    variant: dict[str, Any] | None = None  # the broken variant the run was made on
 
 
 def render_run(run_dir: Path) -> Path:
@@ -113,12 +115,22 @@ def render_run(run_dir: Path) -> Path:
     kind = kind_of(run_dir)
     page = _gameday(run_dir) if kind == "gameday" else _single(run_dir, kind)
     page.versions = environ.versions()
+    page.variant = _variant(run_dir)
     page.artifacts, page.artifacts_left = environ.artifacts(run_dir, skip=(REPORT,))
     page.generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     html = environment().get_template("report.html.j2").render(page=page, glyphs=GLYPHS)
     path = run_dir / REPORT
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _variant(run_dir: Path) -> dict[str, Any] | None:
+    """The broken variant recorded in the run folder (or an experiment's), if any."""
+    for folder in (run_dir, *_experiment_folders(run_dir)):
+        path = folder / VARIANT_FILE
+        if path.is_file() and (found := obj(Evidence(folder).json(VARIANT_FILE))):
+            return found
+    return None
 
 
 def kind_of(run_dir: Path) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gameday import variants
 from gameday.errors import HarnessError
 from gameday.measure import slo
 from gameday.project import Project, writable_folder
@@ -46,6 +47,7 @@ pytest_plugins = [
     "scenarios.steps.accounting",
     "scenarios.steps.faults",
     "scenarios.steps.traffic",
+    "scenarios.steps.queue",
 ]
 
 #: Every tag a feature may carry; an unknown one is a collection error naming its file.
@@ -64,6 +66,7 @@ TAGS = {
     "bad_input": "hostile requests get a 4xx JSON error and enqueue nothing",
     "guardrail": "a guardrail aborts an experiment and the rollbacks run",
     "fault_expiry": "a fault heals itself at its expiry",
+    "downstream_outage": "a failing downstream opens the circuit; retries back off",
 }
 RUN_DIR_KEY = pytest.StashKey[Path]()
 CHECKED_KEY = pytest.StashKey[set[Path]]()
@@ -168,6 +171,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
 
 
+#: One line per failed step (JSON): the evidence `gameday regressions` reads.
+STEP_FAILURES = "step-failures.jsonl"
+
+
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest,
+    feature: Any,
+    scenario: Any,
+    step: Any,
+    step_func: Any,
+    step_func_args: Any,
+    exception: BaseException,
+) -> None:
+    run_dir = request.config.stash.get(RUN_DIR_KEY, None)
+    if run_dir is None:
+        return
+    failure = {
+        "test": request.node.name,
+        "feature": feature.rel_filename,
+        "scenario": scenario.name,
+        "step": f"{step.keyword} {step.name}",
+        "type": step.type,  # given, when or then (an And takes its predecessor's)
+        "exception": type(exception).__name__,
+        "message": str(exception)[:2000],
+    }
+    with open(run_dir / STEP_FAILURES, "a") as out:
+        out.write(json.dumps(failure) + "\n")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run_dir = session.config.stash.get(RUN_DIR_KEY, None)
     if run_dir is None or hasattr(session.config, "workerinput"):
@@ -193,8 +225,12 @@ def reference_system(
     """The stack under test: the one in --gameday-state-dir, or a private one for this run."""
     given = request.config.getoption("gameday_state_dir")
     if given:
+        status = _status(Path(given))
+        run_dir = request.config.stash.get(RUN_DIR_KEY, None)
+        if run_dir is not None:
+            variants.record(run_dir, status)  # a broken variant shows in the run's report
         with httpx.Client(timeout=30) as http:
-            yield ReferenceSystem(Path(given), _status(Path(given)), http)
+            yield ReferenceSystem(Path(given), status, http)
         return
     state_dir = tmp_path_factory.mktemp("scenario-stack") / ".gameday"
     env = {**PRIVATE_STACK_ENV, "GAMEDAY_BACKEND_PORT": "0", "GAMEDAY_API_PORT": "0"}
@@ -210,10 +246,13 @@ def reference_system(
 
 
 @pytest.fixture
-def world(reference_system: ReferenceSystem, tmp_path: Path) -> Iterator[World]:
+def world(
+    reference_system: ReferenceSystem, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[World]:
     """This scenario's accounting window; every fault is cleared afterwards, pass or fail."""
     from gameday.chaos.faults.actions import clear_faults
     from gameday.chaos.queue.actions import wait_for_drain
+    from gameday.chaos.workers.actions import resume_workers
 
     run_dir = tmp_path / "run"
     catalogue = slo.load_catalogue()
@@ -222,6 +261,8 @@ def world(reference_system: ReferenceSystem, tmp_path: Path) -> Iterator[World]:
     try:
         yield opened
     finally:
+        if opened.facts.get("paused"):
+            resume_workers(configuration)
         try:
             switched_on = reference_system.fault_switched_on()
         except Exception:  # unreadable switches: clear them anyway
@@ -230,7 +271,9 @@ def world(reference_system: ReferenceSystem, tmp_path: Path) -> Iterator[World]:
             clear_faults(configuration)
         # What this scenario left queued must not land in the next one's accounting window:
         # a queue that does not drain fails this scenario's teardown, not the next scenario.
-        wait_for_drain(opened.drain_timeout, configuration=configuration)
+        # With -x after a failure there is no next scenario: no need to wait.
+        if not request.session.shouldfail:
+            wait_for_drain(opened.drain_timeout, configuration=configuration)
 
 
 def _status(state_dir: Path) -> dict[str, Any]:

@@ -20,7 +20,13 @@ import httpx
 
 from gameday.measure import slo, verdict
 from gameday.measure.collect import POISON_FILE, collect_ledger, snapshot_baseline
-from gameday.measure.ledger import ACKED_FILE, AckedIds, LedgerReport, dead_lettered_ids
+from gameday.measure.ledger import (
+    ACKED_FILE,
+    AckedIds,
+    LedgerReport,
+    dead_lettered_ids,
+    read_run_ids,
+)
 from gameday.stack.state import aws_client
 
 #: Each writer has its own ids file beside the ledger's (``read_run_ids`` reads them all).
@@ -200,6 +206,13 @@ class World:
         if self._report is None:
             self._report = collect_ledger(self.run_dir, self.system.status, self.drain_timeout)
         return self._report
+
+    def downstream_calls(self) -> dict[str, dict[str, Any]]:
+        """The downstream's record of each order this scenario acked (after the drain)."""
+        self.ledger()
+        acked = read_run_ids(self.run_dir, ACKED_FILE)
+        orders = self.system.http.get(self.system.downstream + "/ledger").json()["orders"]
+        return {order_id: orders.get(order_id, {}) for order_id in sorted(acked)}
 
     def objective(self, name: str) -> verdict.Result:
         """The catalogue's verdict on one SLO or invariant over this scenario's evidence."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from gameday import variants
 from gameday.measure.ledger import (
     ACKED_FILE,
     LedgerReport,
@@ -39,6 +40,7 @@ def snapshot_baseline(run_dir: Path, state: dict[str, Any]) -> None:
     as unexpected.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    variants.record(run_dir, state)
     downstream = state["parts"]["downstream"]["endpoint"]
     orders = httpx.get(downstream + "/ledger", timeout=60).json()["orders"]
     dead = dead_lettered_ids(aws_client(state, "sqs"), state["resources"]["dlq_url"])

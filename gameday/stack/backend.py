@@ -27,12 +27,15 @@ def build_app(fast: bool = True) -> Any:
     """moto's multi-service WSGI app; ``fast`` adds our SQS fast path and overhead cuts."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    app = DomainDispatcherApplication(create_backend_app)
     if fast:
         from gameday.stack import moto_overhead, sqs_fastpath
+        from gameday.stack.api_errors import ApiErrors
 
         sqs_fastpath.install()
         moto_overhead.install()
-    return DomainDispatcherApplication(create_backend_app)
+        return ApiErrors(app)  # AWS API errors on demand (chaos: SQS away, DynamoDB fine)
+    return app
 
 
 def warm_up(app: Any, services: tuple[str, ...] = settings.EMBEDDED_SERVICES) -> None:

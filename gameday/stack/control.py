@@ -15,6 +15,7 @@ from gameday.project import Project
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from gameday.stack.supervisor import Supervisor, probe_http
+from gameday.variants import Variant
 
 
 class _Stop(BaseException):
@@ -30,14 +31,14 @@ def progress_printer(stream: TextIO) -> Callable[[str], None]:
     return progress
 
 
-def up(settings: Settings, out: TextIO, err: TextIO) -> int:
+def up(settings: Settings, out: TextIO, err: TextIO, variant: Variant | None = None) -> int:
     """Start the stack and supervise it in the foreground until Ctrl-C or SIGTERM."""
 
     def on_signal(signum: int, frame: Any) -> None:
         raise _Stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    supervisor = Supervisor(settings, progress_printer(err))
+    supervisor = Supervisor(settings, progress_printer(err), variant=variant)
     dead = None
     try:
         state = supervisor.start()
@@ -63,7 +64,9 @@ def up(settings: Settings, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def up_detached(settings: Settings, out: TextIO, err: TextIO) -> int:
+def up_detached(
+    settings: Settings, out: TextIO, err: TextIO, variant: Variant | None = None
+) -> int:
     """Start a supervisor in the background and return once the stack is ready."""
     current = statefile.read_state(settings)
     if current is not None and statefile.is_live(current):
@@ -73,9 +76,12 @@ def up_detached(settings: Settings, out: TextIO, err: TextIO) -> int:
         )
     statefile.ensure_state_dir(settings)
     log_path = settings.log_dir / "supervisor.log"
+    argv = [sys.executable, "-m", "gameday", "up"]
+    if variant:
+        argv += ["--variant", variant.name, "--i-know-it-is-broken", variant.name]
     with open(log_path, "wb") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "gameday", "up"],
+        child = subprocess.Popen(  # noqa: S603 (our own command, fixed arguments)
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,6 +191,9 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
     ready = state.get("ready_seconds")
     heading = f"gameday stack {state.get('status', '?')}"
     print(heading + (f" in {ready:.1f} s" if ready is not None else ""), file=out)
+    if state.get("variant"):
+        variant = state["variant"]
+        print(f"  BROKEN VARIANT {variant['name']}: {variant['defect']}", file=out)
     for name, part in state.get("parts", {}).items():
         services = f"  ({', '.join(part['services'])})" if part.get("services") else ""
         health = ""

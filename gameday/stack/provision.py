@@ -39,8 +39,12 @@ class Resources:
         return asdict(self)
 
 
-def provision(session: Any, settings: Settings) -> Resources:
-    """Create (or find) queues, tables and parameters; returns where they are."""
+def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Resources:
+    """Create (or find) queues, tables and parameters; returns where they are.
+
+    ``redrive=False`` leaves the orders queue without its redrive policy: only the
+    ``no-redrive-policy`` variant asks for that.
+    """
     try:
         sqs = session.client("sqs")
         dynamodb = session.client("dynamodb")
@@ -50,15 +54,11 @@ def provision(session: Any, settings: Settings) -> Resources:
             settings.dlq_name,
             {"MessageRetentionPeriod": str(settings.dlq_retention_seconds)},
         )
-        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
-        queue_url, queue_arn = _queue(
-            sqs,
-            settings.queue_name,
-            {
-                "VisibilityTimeout": str(settings.visibility_timeout_seconds),
-                "RedrivePolicy": json.dumps(redrive),
-            },
-        )
+        policy = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+        attributes = {"VisibilityTimeout": str(settings.visibility_timeout_seconds)}
+        if redrive:
+            attributes["RedrivePolicy"] = json.dumps(policy)
+        queue_url, queue_arn = _queue(sqs, settings.queue_name, attributes)
         for table in (settings.idempotency_table, settings.rate_limit_table):
             _table(dynamodb, table, settings.table_key, ttl_attribute=settings.ttl_attribute)
         for table in (settings.ledger_table, settings.effects_table):

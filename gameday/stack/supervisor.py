@@ -33,6 +33,7 @@ from gameday.errors import HarnessError
 from gameday.settings import Settings
 from gameday.stack import state as statefile
 from gameday.stack.provision import Resources, provision
+from gameday.variants import Variant
 
 Progress = Callable[[str], None]
 #: More restarts than this within the window is a crash loop: the stack stops.
@@ -142,11 +143,16 @@ class Supervisor:
     """Owns the stack's processes for as long as it lives."""
 
     def __init__(
-        self, settings: Settings, progress: Progress, extra_env: dict[str, str] | None = None
+        self,
+        settings: Settings,
+        progress: Progress,
+        extra_env: dict[str, str] | None = None,
+        variant: Variant | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress
         self.extra_env = extra_env or {}  # for the reference system's processes
+        self.variant = variant  # a deliberately broken system (gameday regressions)
         self._system_env: dict[str, str] = {}
         self.parts: list[Part] = []
         self._lock: IO[str] | None = None
@@ -165,7 +171,10 @@ class Supervisor:
             session = self._start_backend()
             self._write("provisioning")
             self.progress("provisioning queues, tables and parameters")
-            resources = provision(session, self.settings)
+            if self.variant:
+                self.progress(f"BROKEN VARIANT {self.variant.name}: {self.variant.defect}")
+            redrive = not (self.variant and self.variant.provision == "no_redrive")
+            resources = provision(session, self.settings, redrive=redrive)
             self.state["resources"] = resources.as_dict()
             self._start_system(resources)
             self.state["ready_seconds"] = round(time.monotonic() - began, 2)
@@ -204,6 +213,8 @@ class Supervisor:
             "api_keys": {"client": secrets.token_urlsafe(24), "admin": secrets.token_urlsafe(24)},
             "parts": {},
         }
+        if self.variant:
+            self.state["variant"] = self.variant.as_dict()
 
     def _start_backend(self) -> _EndpointSession:
         """Start the backend; returns a boto3 session for it, its clients made."""
@@ -231,11 +242,10 @@ class Supervisor:
             **system_env(self.settings, resources, self.state, downstream_port),
             **self.extra_env,
         }
-        py = sys.executable
         parts = [
             Part(
                 "downstream",
-                [py, "-m", "system_under_test.downstream", "--port", str(downstream_port)],
+                self._argv("downstream", "--port", str(downstream_port)),
                 downstream_port,
                 "/health",
                 env=env,
@@ -243,7 +253,7 @@ class Supervisor:
             ),
             Part(
                 "api",
-                [py, "-m", "system_under_test.api", "--port", str(api_port)],
+                self._argv("api", "--port", str(api_port)),
                 api_port,
                 "/health",
                 env=env,
@@ -262,19 +272,21 @@ class Supervisor:
         parts = []
         for n in range(first, first + count):
             port = free_port()  # the worker's Prometheus metrics, also its health check
-            argv = [
-                sys.executable,
-                "-m",
-                "system_under_test.worker",
-                "--visibility-timeout",
-                visibility,
-                "--metrics-port",
-                str(port),
-            ]
+            argv = self._argv(
+                "worker", "--visibility-timeout", visibility, "--metrics-port", str(port)
+            )
             parts.append(
                 Part(f"worker-{n}", argv, port, "/metrics", env=self._system_env, restart=True)
             )
         return parts
+
+    def _argv(self, part: str, *args: str) -> list[str]:
+        """How to start ``part`` of the system: as itself, or patched into its variant."""
+        module = f"system_under_test.{part}"
+        if self.variant:
+            launcher = [sys.executable, "-m", "gameday.variants", self.variant.name, part]
+            return [*launcher, module, *args]
+        return [sys.executable, "-m", module, *args]
 
     def add_workers(self, count: int) -> list[str]:
         """Start ``count`` more workers on a running stack; returns their names."""

@@ -38,3 +38,4 @@ Feature: Duplicate submits are applied once
       When 30 orders arrive
       Then some orders were published twice
       And no order is lost or applied twice
+      And each order reached the downstream once

@@ -32,6 +32,35 @@ def nothing_lost_or_duplicated(world: World) -> None:
     )
 
 
+@then("each order reached the downstream once")
+def downstream_called_once(world: World) -> None:
+    # The downstream dedupes effects by Idempotency-Key, which would hide a worker that
+    # calls it for every copy of a message; a notification service would not dedupe.
+    calls = {order_id: int(o.get("calls", 0)) for order_id, o in world.downstream_calls().items()}
+    assert calls, "the scenario acked no order: nothing to account for"
+    repeated = {order_id: n for order_id, n in calls.items() if n > 1}
+    assert not repeated, (
+        f"{len(repeated)} of {len(calls)} orders reached the downstream more than once "
+        f"(calls per order, objective 1): {dict(list(repeated.items())[:5])}"
+    )
+
+
+@then(parsers.parse("no failed downstream call was retried within {ms:d} ms"))
+def retries_backed_off(world: World, ms: int) -> None:
+    gaps = {
+        order_id: float(o["retryGapMs"])
+        for order_id, o in world.downstream_calls().items()
+        if o.get("retryGapMs") is not None
+    }
+    assert gaps, "no downstream call failed and was retried: the fault did not act"
+    soonest = min(gaps, key=gaps.__getitem__)
+    assert gaps[soonest] >= ms, (
+        f"a failed call was retried after {gaps[soonest]:g} ms (order {soonest}; objective: "
+        f"at least {ms} ms); {sum(1 for g in gaps.values() if g < ms)} of {len(gaps)} "
+        "retried orders were retried sooner"
+    )
+
+
 @then("some orders were published twice")
 def published_twice(world: World) -> None:
     now = world.system.metric("sut_api_published_total", kind="duplicate")

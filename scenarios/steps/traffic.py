@@ -7,17 +7,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from chaoslib.exceptions import ActivityFailed
 from pytest_bdd import parsers, then, when
 
 from gameday.chaos.api.actions import PATIENCE_SECONDS, expect_circuit, submit_orders
 from gameday.chaos.load.actions import start_load, wait_for_load
 from gameday.chaos.processes.actions import kill_process
-from gameday.chaos.queue.actions import redrive_dlq, wait_for_drain
+from gameday.chaos.queue.actions import (
+    make_sqs_unavailable,
+    redrive_dlq,
+    restore_sqs,
+    wait_for_drain,
+)
 from gameday.chaos.workers.actions import expect_consumption_paused, kill_worker
 from gameday.chaos.workers.probes import workers_alive
 from gameday.measure.verdict import Measurements
@@ -28,6 +36,7 @@ LOAD_TIMEOUT_S = 300
 EXPERIMENT_TIMEOUT_S = 300
 CRASH_SPACING_S = 1.5  # traffic between two kills (pacing, not a wait for an outcome)
 BURST = 40  # orders sent at once, far past the rate limit's burst
+OUTAGE_EXPIRY_S = 60  # an injected SQS outage ends by itself even if the step dies
 
 
 @when(parsers.parse("the {profile} load profile runs at time scale {scale:g}"))
@@ -48,19 +57,31 @@ def orders_arrive_during_fault(world: World, count: int) -> None:
     world.facts["statuses"] = world.send([new_order() for _ in range(count)])
 
 
+@contextmanager
+def expected() -> Iterator[None]:
+    """A chaos activity's failed expectation, as the Then step's failed assertion."""
+    try:
+        yield
+    except ActivityFailed as exc:
+        raise AssertionError(str(exc)) from None
+
+
 @then(parsers.parse("the {circuit} circuit opens within {seconds:d} seconds"))
 def circuit_opens(world: World, circuit: str, seconds: int) -> None:
-    expect_circuit("open", circuit, seconds, configuration=world.configuration)
+    with expected():
+        expect_circuit("open", circuit, seconds, configuration=world.configuration)
 
 
 @then(parsers.parse("the {circuit} circuit closes within {seconds:d} seconds"))
 def circuit_closes(world: World, circuit: str, seconds: int) -> None:
-    expect_circuit("closed", circuit, seconds, configuration=world.configuration)
+    with expected():
+        expect_circuit("closed", circuit, seconds, configuration=world.configuration)
 
 
 @then(parsers.parse("the workers stop receiving for {seconds:d} seconds while it is open"))
 def consumption_pauses(world: World, seconds: int) -> None:
-    expect_consumption_paused(seconds, configuration=world.configuration)
+    with expected():
+        expect_consumption_paused(seconds, configuration=world.configuration)
 
 
 @then(parsers.parse("the queue drains within {seconds:d} seconds"))
@@ -127,6 +148,26 @@ def backend_stops(world: World, count: int) -> None:
     world.facts.update(outage_orders=orders, outage_answers=timed)
 
 
+@when(parsers.parse("SQS refuses new messages while {count:d} orders arrive at once"))
+def sqs_refuses(world: World, count: int) -> None:
+    """SendMessage answers 503 (DynamoDB and SSM still answer), orders are sent, SQS is back."""
+    orders = [new_order() for _ in range(count)]
+
+    def send(order: dict[str, Any]) -> tuple[Any, float]:
+        started = time.monotonic()
+        key = f"key-{order['orderId']}"
+        answer = world.system.post(order, headers={"Idempotency-Key": key}, retry_429=False)
+        return answer, time.monotonic() - started
+
+    make_sqs_unavailable(OUTAGE_EXPIRY_S, configuration=world.configuration)
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            timed = list(pool.map(send, orders))
+    finally:
+        restore_sqs(configuration=world.configuration)
+    world.facts.update(outage_orders=orders, outage_answers=timed)
+
+
 @then(
     parsers.parse(
         "every order sent during the outage is answered 503 with Retry-After within {seconds:g} s"
@@ -146,7 +187,10 @@ def outage_answers(world: World, seconds: float) -> None:
 
 @when("the refused orders are retried with their Idempotency-Keys")
 def retry_refused(world: World) -> None:
-    # a request the API gave up on may still hold its key in flight: 409, retry after
+    # a client waits what the 503 said (the API's circuit may still be open), and a request
+    # the API gave up on may still hold its key in flight: 409, retry after
+    waits = [int(a.headers.get("Retry-After", "0")) for a, _ in world.facts["outage_answers"]]
+    time.sleep(min(max(waits, default=0), PATIENCE_SECONDS))
     statuses = world.send(world.facts["outage_orders"], retry_409=True)
     world.facts["retry_statuses"] = statuses
 

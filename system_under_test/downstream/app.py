@@ -3,11 +3,11 @@
 It applies each effect at most once per ``Idempotency-Key`` and records every
 call, so the ledger can prove "nothing lost, nothing applied twice":
 ``GET /ledger`` returns, per order id, how many effects were applied and how
-many calls arrived. Effects are kept in a DynamoDB table (``SUT_EFFECTS_TABLE``) as
-well as in memory, so a restarted downstream still shows, and never repeats, every
-effect applied before it died. Its faults (latency, error rate with a status code, hang)
-come from the fault switches: ``slow_downstream`` and ``random_fail_p30`` act
-here.
+many calls arrived, and how soon a failed call was retried. Effects are kept in a
+DynamoDB table (``SUT_EFFECTS_TABLE``) as well as in memory, so a restarted downstream
+still shows, and never repeats, every effect applied before it died. Its faults
+(latency, error rate with a status code, hang) come from the fault switches:
+``slow_downstream`` and ``random_fail_p30`` act here.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class OrderEffects:
     keys: list[str] = field(default_factory=list)
     first_applied_at: float | None = None
     accepted_at: float | None = None  # when the API accepted the order (end-to-end latency)
+    failed_at: float | None = None  # monotonic time of the last call answered with a fault
+    retry_gap_ms: float | None = None  # shortest wait between a failed call and the next
 
 
 class EffectStore(Protocol):
@@ -94,6 +96,18 @@ class Ledger:
         for effect in store.load() if store else []:
             self._remember(effect)
 
+    def arrived(self, order_id: str) -> None:
+        """A call for ``order_id``: after a failed one, how soon it came (did retries back off?)."""
+        effects = self.by_order.setdefault(order_id, OrderEffects())
+        if effects.failed_at is not None:
+            gap = (time.monotonic() - effects.failed_at) * 1000
+            effects.retry_gap_ms = min(gap, effects.retry_gap_ms or gap)
+            effects.failed_at = None
+
+    def failed(self, order_id: str) -> None:
+        self.faulted += 1
+        self.by_order.setdefault(order_id, OrderEffects()).failed_at = time.monotonic()
+
     async def apply(self, key: str, order: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Apply once per key; returns (the effect, whether it was applied by this call)."""
         order_id = str(order.get("orderId", ""))
@@ -134,6 +148,7 @@ class Ledger:
                 "calls": e.calls,
                 "firstAppliedAt": e.first_applied_at,
                 "acceptedAt": e.accepted_at,
+                "retryGapMs": None if e.retry_gap_ms is None else round(e.retry_gap_ms, 1),
             }
             for order_id, e in self.by_order.items()
         }
@@ -186,6 +201,8 @@ def create_app(
             return _error(400, "INVALID_JSON", "body is not JSON")
         if not isinstance(order, dict) or not order.get("orderId"):
             return _error(422, "INVALID_EFFECT", "body must be an object with an orderId")
+        order_id = str(order["orderId"])
+        ledger.arrived(order_id)
         state = await run_in_threadpool(faults.current) if faults else None
         fault = state.active if state else None
         if fault is not None:
@@ -194,7 +211,7 @@ def create_app(
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
             if fault.error_rate and chance.random() < fault.error_rate:
-                ledger.faulted += 1
+                ledger.failed(order_id)
                 return _error(fault.status_code, "INJECTED_FAULT", f"fault {fault.mode}")
         effect, applied = await ledger.apply(idempotency_key, order)
         return JSONResponse(

@@ -9,7 +9,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_random_exponential,
+    wait_exponential_jitter,
 )
 
 from system_under_test.circuit import CircuitBreaker, CircuitOpenError
@@ -38,7 +38,8 @@ class DownstreamClient:
         """
         retrying = Retrying(
             retry=retry_if_exception(_worth_retrying),
-            wait=wait_random_exponential(multiplier=0.1, max=2.0),
+            # at least 100 ms between attempts (full jitter can retry at once), doubling to 2 s
+            wait=wait_exponential_jitter(initial=0.1, max=2.0, jitter=0.1),
             stop=stop_after_attempt(self._attempts),
             reraise=True,
         )

@@ -17,6 +17,9 @@ def serve_metrics(processor: BatchProcessor, poller: Poller, port: int) -> None:
     Gauge(
         "sut_circuit_state", "0 closed, 1 open, 2 half-open", ["circuit"], registry=registry
     ).labels(circuit="downstream").set_function(lambda: STATE_NUMBER[circuit.state])
+    Gauge("sut_circuit_opened", "times the circuit opened", ["circuit"], registry=registry).labels(
+        circuit="downstream"
+    ).set_function(lambda: circuit.snapshot()["timesOpened"])
     Gauge(
         "sut_worker_receive_calls",
         "ReceiveMessage calls since the worker started",

@@ -1,7 +1,8 @@
-"""Move dead letters back to the orders queue (redrive), with the safety filters."""
+"""Redrive dead letters (with the safety filters); take SQS away from the API for a while."""
 
 from typing import Any
 
+import httpx
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -9,7 +10,49 @@ from gameday.chaos import context
 from gameday.measure import ledger
 from system_under_test import redrive
 
-__all__ = ["redrive_dlq", "wait_for_drain"]
+__all__ = ["make_sqs_unavailable", "redrive_dlq", "restore_sqs", "wait_for_drain"]
+
+#: What a producer calls: SQS refuses exactly these while "unavailable".
+PUBLISH_OPERATIONS = ("SendMessage", "SendMessageBatch")
+
+
+def make_sqs_unavailable(
+    seconds: float = 10.0,
+    operations: list[str] | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """SQS answers 503 ServiceUnavailable to SendMessage (and SendMessageBatch) for
+    ``seconds``, while DynamoDB and SSM keep answering: the embedded backend's version of
+    AWS FIS's inject-api-unavailable-error. It expires by itself; ``restore_sqs`` ends it
+    sooner. Only on the embedded backend (on AWS, use FIS)."""
+    asked = {"operations": list(operations or PUBLISH_OPERATIONS), "seconds": seconds}
+    shown = _api_errors(configuration, "POST", asked)
+    context.mark("sqs_unavailable", seconds=seconds, operations=asked["operations"])
+    return shown
+
+
+def restore_sqs(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """End an injected SQS outage (a rollback); harmless when none is on."""
+    shown = _api_errors(configuration, "DELETE", None)
+    context.mark("sqs_restored")
+    return shown
+
+
+def _api_errors(
+    configuration: Configuration, method: str, body: dict[str, Any] | None
+) -> dict[str, Any]:
+    from gameday.stack.api_errors import PATH
+
+    backend = context.stack(configuration)["parts"].get("backend", {}).get("endpoint")
+    if not backend:
+        raise ActivityFailed("no embedded backend in this stack: on AWS, use AWS FIS")
+    try:
+        answer = httpx.request(method, backend + PATH, json=body, timeout=10)
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ActivityFailed(f"the embedded backend refused the injection: {exc}") from None
+    return dict(answer.json())
 
 
 def redrive_dlq(

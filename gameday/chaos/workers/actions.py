@@ -1,4 +1,4 @@
-"""Kill a worker the hard way; check that workers stop consuming while their circuit is open."""
+"""Kill or freeze workers; check that workers stop consuming while their circuit is open."""
 
 import os
 import signal
@@ -11,7 +11,10 @@ from chaoslib.types import Configuration, Secrets
 from gameday.chaos import context, web
 from system_under_test.circuit import OPEN, STATE_NAME
 
-__all__ = ["expect_consumption_paused", "kill_worker"]
+__all__ = ["expect_consumption_paused", "kill_worker", "pause_workers", "resume_workers"]
+
+#: A worker's long poll when its environment does not say (the system's default).
+DEFAULT_WAIT_SECONDS = 5
 
 
 def kill_worker(
@@ -33,6 +36,48 @@ def kill_worker(
     return {"worker": name, "pid": part["pid"]}
 
 
+def pause_workers(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Freeze every worker process (SIGSTOP), as a stop-the-world pause or a disabled event
+    source would: the queue keeps its messages and nobody consumes them.
+
+    Returns once a receive a worker had in flight has surely ended (its long poll, read
+    from its environment, plus a margin), so nothing sent afterwards reaches a frozen worker.
+    Undo with ``resume_workers`` (a rollback).
+    """
+    import psutil
+
+    paused, longest = {}, 0.0
+    for name, part in _workers(configuration).items():
+        process = psutil.Process(int(part["pid"]))
+        wait = process.environ().get("SUT_WORKER_WAIT_SECONDS", str(DEFAULT_WAIT_SECONDS))
+        longest = max(longest, float(wait))
+        process.suspend()
+        paused[name] = part["pid"]
+    if not paused:
+        raise ActivityFailed("this stack has no worker to pause")
+    time.sleep(longest + 0.5)
+    context.mark("workers_paused", workers=sorted(paused))
+    return {"paused": paused}
+
+
+def resume_workers(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Let frozen workers run again (SIGCONT); harmless on workers that run."""
+    resumed = {}
+    for name, part in _workers(configuration).items():
+        try:
+            os.kill(int(part["pid"]), signal.SIGCONT)
+        except ProcessLookupError:
+            continue
+        resumed[name] = part["pid"]
+    context.mark("workers_resumed", workers=sorted(resumed))
+    return {"resumed": resumed}
+
+
+def _workers(configuration: Configuration) -> dict[str, dict[str, Any]]:
+    parts = context.stack(configuration)["parts"]
+    return {name: p for name, p in parts.items() if name.startswith("worker-") and p.get("pid")}
+
+
 def expect_consumption_paused(
     seconds: float = 3, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
@@ -47,7 +92,7 @@ def expect_consumption_paused(
     parts = context.stack(configuration)["parts"]
     workers = {name: p["endpoint"] for name, p in parts.items() if name.startswith("worker-")}
     previous = {name: _circuit_and_receives(url) for name, url in workers.items()}
-    if OPEN not in {state for state, _ in previous.values()}:
+    if OPEN not in {state for state, _, _ in previous.values()}:
         raise ActivityFailed("no worker's downstream circuit is open: there is nothing to pause")
     calls = dict.fromkeys(workers, 0)
     while_open = dict.fromkeys(workers, 0)
@@ -55,12 +100,16 @@ def expect_consumption_paused(
     while time.monotonic() < deadline:
         time.sleep(0.1)
         for name, url in workers.items():
-            (was, before), (now, after) = previous[name], _circuit_and_receives(url)
+            (was, before, opened_before), (now, after, opened) = (
+                previous[name],
+                _circuit_and_receives(url),
+            )
             made = max(0, after - before)  # a restarted worker starts again from zero
             calls[name] += made
-            if was == now == OPEN:
+            # open at both scrapes and never re-opened between them: no half-open probe ran
+            if was == now == OPEN and opened == opened_before:
                 while_open[name] += made
-            previous[name] = (now, after)
+            previous[name] = (now, after, opened)
     if any(while_open.values()):
         raise ActivityFailed(
             f"workers kept receiving with their circuit open: {while_open} ReceiveMessage"
@@ -70,12 +119,14 @@ def expect_consumption_paused(
     return {"seconds": seconds, "receive_calls": calls}
 
 
-def _circuit_and_receives(endpoint: str) -> tuple[str, int]:
-    """A worker's downstream circuit state and ReceiveMessage calls, from one scrape."""
-    state, calls = "unknown", 0
+def _circuit_and_receives(endpoint: str) -> tuple[str, int, int]:
+    """A worker's circuit state, ReceiveMessage calls and times opened, from one scrape."""
+    state, calls, opened = "unknown", 0, 0
     for sample in web.metric_samples(endpoint):
-        if sample.name == "sut_circuit_state" and sample.labels.get("circuit") == "downstream":
+        if sample.labels.get("circuit") == "downstream" and sample.name == "sut_circuit_state":
             state = STATE_NAME.get(int(sample.value), "unknown")
+        elif sample.labels.get("circuit") == "downstream" and sample.name == "sut_circuit_opened":
+            opened = int(sample.value)
         elif sample.name == "sut_worker_receive_calls":
             calls = int(sample.value)
-    return state, calls
+    return state, calls, opened
