@@ -184,6 +184,7 @@ def status_report(state: dict[str, Any]) -> dict[str, Any]:
         "api_keys": state.get("api_keys", {}),
         "env": state.get("env", {}),
         "files": Project.current().files_used(),
+        **({"variant": state["variant"]} if state.get("variant") else {}),
     }
 
 

@@ -43,11 +43,26 @@ def stack(state_dir: Path) -> dict[str, Any]:
     return json.loads(status.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Path]]:
+    """One stack for the tests that only look at it (each start and stop costs seconds)."""
+    state = tmp_path_factory.mktemp("shared-stack") / ".gameday"
+    started = run_gameday("up", "--detach", state_dir=state)
+    assert started.returncode == 0, started.stderr
+    status = run_gameday("status", "--json", state_dir=state)
+    assert status.returncode == 0, status.stdout + status.stderr
+    yield json.loads(status.stdout), state
+    run_gameday("down", state_dir=state)
+
+
 def _clients(stack: dict[str, Any]) -> dict[str, Any]:
     return {service: aws_client(stack, service) for service in ("sqs", "dynamodb", "ssm")}
 
 
-def test_up_provisions_everything_the_reference_system_needs(stack: dict[str, Any]) -> None:
+def test_up_provisions_everything_the_reference_system_needs(
+    shared: tuple[dict[str, Any], Path],
+) -> None:
+    stack, _ = shared
     backend = stack["parts"]["backend"]
     assert backend["endpoint"].startswith("http://127.0.0.1:")
     assert backend["healthy"] and backend["alive"]
@@ -84,8 +99,9 @@ def test_up_provisions_everything_the_reference_system_needs(stack: dict[str, An
 
 
 def test_state_file_is_private_and_readable_by_other_tools(
-    stack: dict[str, Any], state_dir: Path
+    shared: tuple[dict[str, Any], Path],
 ) -> None:
+    stack, state_dir = shared
     state_file = state_dir / "stack.json"
     assert state_file.stat().st_mode & 0o077 == 0  # it holds the API keys
     state = json.loads(state_file.read_text())
@@ -95,8 +111,9 @@ def test_state_file_is_private_and_readable_by_other_tools(
 
 
 def test_provisioning_twice_changes_nothing_and_keeps_an_active_fault(
-    stack: dict[str, Any],
+    shared: tuple[dict[str, Any], Path],
 ) -> None:
+    stack, _ = shared
     c = _clients(stack)
     c["ssm"].put_parameter(
         Name="/ingestion/failure_mode", Value="poison_payload", Type="String", Overwrite=True
@@ -112,13 +129,19 @@ def test_provisioning_twice_changes_nothing_and_keeps_an_active_fault(
 
     again = provision(Endpoint(), Settings())
     assert again.as_dict() == stack["resources"]
-    assert c["ssm"].get_parameter(Name="/ingestion/failure_mode")["Parameter"]["Value"] == (
-        "poison_payload"
-    )
-    assert len(c["sqs"].list_queues()["QueueUrls"]) == 2
+    try:
+        assert c["ssm"].get_parameter(Name="/ingestion/failure_mode")["Parameter"]["Value"] == (
+            "poison_payload"
+        )
+        assert len(c["sqs"].list_queues()["QueueUrls"]) == 2
+    finally:  # the shared stack goes on without the fault
+        c["ssm"].put_parameter(
+            Name="/ingestion/failure_mode", Value="none", Type="String", Overwrite=True
+        )
 
 
-def test_second_up_is_refused_while_one_runs(stack: dict[str, Any], state_dir: Path) -> None:
+def test_second_up_is_refused_while_one_runs(shared: tuple[dict[str, Any], Path]) -> None:
+    _, state_dir = shared
     second = run_gameday("up", "--detach", state_dir=state_dir)
     assert second.returncode == 3
     assert "already running" in second.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,19 @@ def test_the_markdown_table_keeps_one_row_per_line() -> None:
     assert lines[2].count(" | ") == 5 and "defect \\| with a pipe" in lines[2]
     assert "line break" in lines[3]
     assert lines[-1] == "1 of 1 variants caught; baseline passed; wall time 1.5 min"
+
+
+def test_gameday_up_refuses_a_variant_named_once(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "gameday", "up", "--variant", "rate-limiter-off"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "GAMEDAY_STATE_DIR": str(tmp_path / ".gameday")},
+        timeout=60,
+    )
+    assert refused.returncode == 3, refused.stderr
+    assert "--i-know-it-is-broken rate-limiter-off" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / ".gameday").exists(), "a refused variant started something"
