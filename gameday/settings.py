@@ -29,6 +29,7 @@ ENV_BACKEND_PORT = "GAMEDAY_BACKEND_PORT"
 ENV_API_PORT = "GAMEDAY_API_PORT"
 ENV_DOWNSTREAM_PORT = "GAMEDAY_DOWNSTREAM_PORT"
 ENV_WORKERS = "GAMEDAY_WORKERS"
+ENV_API_PROCESSES = "GAMEDAY_API_PROCESSES"
 ENV_REGION = "AWS_REGION"
 ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
@@ -54,6 +55,7 @@ class Settings:
     api_port: int = 0
     downstream_port: int = 0
     workers: int = 2
+    api_processes: int = 1  # more than 1: the rate limit's buckets move to DynamoDB
     region: str = "us-east-1"
     queue_name: str = "orders"
     dlq_name: str = "orders-dlq"
@@ -110,6 +112,7 @@ _ENVIRONMENT = {
     "api_port": ENV_API_PORT,
     "downstream_port": ENV_DOWNSTREAM_PORT,
     "workers": ENV_WORKERS,
+    "api_processes": ENV_API_PROCESSES,
     "queue_name": ENV_QUEUE,
     "dlq_name": ENV_DLQ,
     "max_receive_count": ENV_MAX_RECEIVE_COUNT,

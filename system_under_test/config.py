@@ -27,6 +27,8 @@ ADMIN_API_KEYS = "SUT_ADMIN_API_KEYS"
 API_KEYS_PARAMETER = "SUT_API_KEYS_PARAMETER"
 RATE_LIMIT_PER_SECOND = "SUT_RATE_LIMIT_PER_SECOND"
 RATE_LIMIT_BURST = "SUT_RATE_LIMIT_BURST"
+#: A DynamoDB table for the rate limit's buckets, shared by every API process ("": memory).
+RATE_LIMIT_TABLE = "SUT_RATE_LIMIT_TABLE"
 IDEMPOTENCY_TTL_SECONDS = "SUT_IDEMPOTENCY_TTL_SECONDS"
 REQUEST_DEADLINE_SECONDS = "SUT_REQUEST_DEADLINE_SECONDS"
 DOWNSTREAM_URL = "SUT_DOWNSTREAM_URL"
@@ -66,6 +68,7 @@ class SutConfig:
     api_keys_parameter: str = ""
     rate_limit_per_second: float = 30.0  # below what the API serves within its latency SLO
     rate_limit_burst: int = 5  # accepted at once: 10 overloaded a cold stack at a spike's onset
+    rate_limit_table: str = ""  # set whenever the API runs as more than one process
     idempotency_ttl_seconds: int = 24 * 3600
     request_deadline_seconds: float = 5.0
     downstream_url: str = ""
@@ -106,6 +109,7 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "api_keys_parameter": (API_KEYS_PARAMETER, str),
     "rate_limit_per_second": (RATE_LIMIT_PER_SECOND, float),
     "rate_limit_burst": (RATE_LIMIT_BURST, int),
+    "rate_limit_table": (RATE_LIMIT_TABLE, str),
     "idempotency_ttl_seconds": (IDEMPOTENCY_TTL_SECONDS, int),
     "request_deadline_seconds": (REQUEST_DEADLINE_SECONDS, float),
     "downstream_url": (DOWNSTREAM_URL, str),

@@ -30,6 +30,22 @@ def serve(app: Any, port: int, host: str = LOOPBACK) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
+def serve_processes(factory: str, port: int, processes: int, host: str = LOOPBACK) -> None:
+    """Serve the app ``factory`` ("module:function") from several uvicorn processes on one
+    port, as several Lambda instances would serve one API (share state through AWS only)."""
+    import uvicorn
+
+    uvicorn.run(
+        factory,
+        factory=True,
+        workers=processes,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
 def freeze_startup_heap() -> None:
     """Take everything built at startup out of the cyclic garbage collector's walks.
 

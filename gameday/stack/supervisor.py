@@ -129,6 +129,8 @@ def system_env(
         "SUT_DOWNSTREAM_URL": f"http://{names.LOOPBACK}:{downstream_port}",
         "SUT_DOWNSTREAM_TIMEOUT_SECONDS": str(settings.worker_timeout_seconds),
         "SUT_MAX_RECEIVE_COUNT": str(settings.max_receive_count),
+        # several API processes share one limit through DynamoDB; one keeps it in memory
+        "SUT_RATE_LIMIT_TABLE": resources.rate_limit_table if settings.api_processes > 1 else "",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
     }
 
@@ -253,7 +255,7 @@ class Supervisor:
             ),
             Part(
                 "api",
-                self._argv("api", "--port", str(api_port)),
+                self._argv("api", "--port", str(api_port), *self._api_processes()),
                 api_port,
                 "/health",
                 env=env,
@@ -279,6 +281,9 @@ class Supervisor:
                 Part(f"worker-{n}", argv, port, "/metrics", env=self._system_env, restart=True)
             )
         return parts
+
+    def _api_processes(self) -> list[str]:
+        return ["--processes", str(n)] if (n := self.settings.api_processes) > 1 else []
 
     def _argv(self, part: str, *args: str) -> list[str]:
         """How to start ``part`` of the system: as itself, or patched into its variant."""

@@ -11,7 +11,7 @@ Feature: A failing downstream opens the circuit, and retries back off
   Scenario: The downstream fails every call
     Given the random_fail_p30 fault is switched on failing 100% of calls
     When 5 orders arrive while the downstream fails
-    Then the downstream circuit opens within 10 seconds
+    Then the downstream circuit opens within 5 seconds
     And the workers stop receiving for 2 seconds while it is open
     When the fault is cleared
     Then no healthy order is dead-lettered

@@ -20,7 +20,7 @@ from system_under_test import queues
 #: A consumer that dies on a message gives it back after this long (its visibility).
 CONSUMER_VISIBILITY_S = 1
 #: How many receives the scenario's dying consumer makes at most before judging.
-MAX_CONSUMER_RECEIVES = 8
+MAX_CONSUMER_RECEIVES = 5
 
 
 def _worker_restarts(world: World) -> int:

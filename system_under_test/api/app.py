@@ -39,7 +39,12 @@ from system_under_test.api.health import Health
 from system_under_test.api.metrics import ApiMetrics
 from system_under_test.api.models import Order
 from system_under_test.api.publisher import Envelope, Publisher
-from system_under_test.api.security import CLIENT, TokenBuckets, authenticate
+from system_under_test.api.security import (
+    CLIENT,
+    DynamoTokenBuckets,
+    TokenBuckets,
+    authenticate,
+)
 from system_under_test.circuit import CircuitBreaker
 from system_under_test.config import MAX_BODY_BYTES, SutConfig
 from system_under_test.exceptions import ApiError
@@ -80,7 +85,7 @@ def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     )
     health = Health(config, deps.sqs, deps.dynamodb, faults, {"sqs_publish": sqs_circuit})
     metrics.watch({"sqs_publish": sqs_circuit}, lambda: faults.current().mode())
-    buckets = TokenBuckets(config.rate_limit_per_second, config.rate_limit_burst)
+    buckets = rate_limiter(config, deps.dynamodb)
     accept = _idempotent_accept(config, deps, publisher)
 
     _install_error_handling(app, metrics)
@@ -237,6 +242,14 @@ class Observe:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(route=route, status=str(status[0])).inc()
             self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+def rate_limiter(config: SutConfig, dynamodb: Any) -> TokenBuckets | DynamoTokenBuckets:
+    """Buckets in memory for one process; in DynamoDB when several share the limit."""
+    rate, burst = config.rate_limit_per_second, config.rate_limit_burst
+    if config.rate_limit_table:
+        return DynamoTokenBuckets(dynamodb, config.rate_limit_table, rate, burst)
+    return TokenBuckets(rate, burst)
 
 
 def _idempotent_accept(config: SutConfig, deps: Dependencies, publisher: Publisher) -> Any:

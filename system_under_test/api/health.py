@@ -85,6 +85,7 @@ class Health:
             "config": {
                 "rateLimitPerSecond": self._config.rate_limit_per_second,
                 "rateLimitBurst": self._config.rate_limit_burst,
+                "rateLimitShared": bool(self._config.rate_limit_table),
                 "requestDeadlineSeconds": self._config.request_deadline_seconds,
                 "idempotencyTtlSeconds": self._config.idempotency_ttl_seconds,
             },

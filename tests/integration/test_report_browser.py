@@ -69,7 +69,7 @@ def gameday_run(system: System, tmp_path_factory: pytest.TempPathFactory) -> Pat
         "run",
         str(path),
         "--time-scale",
-        "0.2",
+        "0.1",
         "--run-dir",
         str(run_dir),
         state_dir=system.state_dir,
