@@ -133,7 +133,7 @@ def retries_without_backoff() -> None:
     from system_under_test.worker import downstream, poller
 
     for module in (publisher, downstream):
-        for name in ("wait_random_exponential", "wait_exponential_jitter"):
+        for name in ("wait_fixed", "wait_random_exponential", "wait_exponential_jitter"):
             if hasattr(module, name):
                 _replace(module, name, lambda *_args, **_kwargs: wait_none())
     _replace(poller.Poller, "_backoff", lambda self, receives: 0)

@@ -9,7 +9,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_fixed,
+    wait_random_exponential,
 )
 
 from system_under_test.circuit import CircuitBreaker, CircuitOpenError
@@ -38,8 +39,9 @@ class DownstreamClient:
         """
         retrying = Retrying(
             retry=retry_if_exception(_worth_retrying),
-            # at least 100 ms between attempts (full jitter can retry at once), doubling to 2 s
-            wait=wait_exponential_jitter(initial=0.1, max=2.0, jitter=0.1),
+            # at least 100 ms between attempts (full jitter alone can retry at once), then
+            # jittered and doubling, 2 s at most
+            wait=wait_fixed(0.1) + wait_random_exponential(multiplier=0.1, max=1.9),
             stop=stop_after_attempt(self._attempts),
             reraise=True,
         )

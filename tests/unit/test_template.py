@@ -1,0 +1,139 @@
+"""The SAM template: it lints, it translates to plain CloudFormation offline, and it
+declares the same queues, tables and parameters as gameday/stack/provision.py makes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from gameday.settings import Settings
+from gameday.stack.provision import provision
+from system_under_test import config as sut_config
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "system_under_test" / "template.yaml"
+#: Template resource -> the Settings field naming what provision.py makes for it.
+QUEUES = {"OrdersQueue": "queue_name", "OrdersDeadLetterQueue": "dlq_name"}
+TABLES = {
+    "IdempotencyTable": "idempotency_table",
+    "RateLimitTable": "rate_limit_table",
+    "LedgerTable": "ledger_table",
+    "EffectsTable": "effects_table",
+}
+PARAMETERS = {"FailureModeParameter": "failure_mode_parameter", "FaultParameter": "fault_parameter"}
+
+
+def _template() -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return dict(yaml_parse(TEMPLATE.read_text()))
+
+
+def test_the_template_passes_cfn_lint() -> None:
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_template_translates_to_cloudformation_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:  # the template names none: nothing to look up in IAM
+        def load(self) -> dict[str, str]:
+            return {}
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    packaged = _template()
+    # as `sam package` leaves it: the code uploaded, the template pointing at it
+    packaged["Globals"]["Function"]["CodeUri"] = "s3://artifacts/reference.zip"
+    translated = transform(packaged, {}, NoManagedPolicies())
+    assert "Transform" not in translated
+    kinds = [r["Type"] for r in translated["Resources"].values()]
+    assert kinds.count("AWS::Lambda::Function") == 3, kinds  # api, worker, downstream
+    assert "AWS::ApiGatewayV2::Api" in kinds and "AWS::Lambda::Url" in kinds
+    (mapping,) = [r for r in translated["Resources"].values() if r["Type"].endswith("Mapping")]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "MaximumConcurrency" in mapping["Properties"]["ScalingConfig"]
+    untagged = [
+        name
+        for name, r in translated["Resources"].items()
+        if r["Type"].startswith(("AWS::SQS", "AWS::DynamoDB", "AWS::SSM", "AWS::Lambda::Function"))
+        and "Tags" not in r["Properties"]
+    ]
+    assert not untagged, f"resources without tags: {untagged}"
+
+
+def _provisioned() -> dict[str, Any]:
+    """What provision.py makes, read back from moto (in process)."""
+    from moto import mock_aws
+
+    settings = Settings()
+    with mock_aws():
+        session = boto3.session.Session(
+            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        made = provision(session, settings)
+        sqs, dynamodb, ssm = (session.client(s) for s in ("sqs", "dynamodb", "ssm"))
+        queues = {
+            name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            for name, url in (
+                ("OrdersQueue", made.queue_url),
+                ("OrdersDeadLetterQueue", made.dlq_url),
+            )
+        }
+        tables = {}
+        for resource, field in TABLES.items():
+            table = getattr(settings, field)
+            ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            tables[resource] = {
+                "KeySchema": dynamodb.describe_table(TableName=table)["Table"]["KeySchema"],
+                "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
+            }
+        parameters = {
+            resource: ssm.get_parameter(Name=getattr(settings, field))["Parameter"]
+            for resource, field in PARAMETERS.items()
+        }
+    return {"queues": queues, "tables": tables, "parameters": parameters, "settings": settings}
+
+
+def test_the_template_and_provision_py_agree() -> None:
+    template, made = _template(), _provisioned()
+    resources, defaults = template["Resources"], template["Parameters"]
+    settings: Settings = made["settings"]
+    orders, dlq = made["queues"]["OrdersQueue"], made["queues"]["OrdersDeadLetterQueue"]
+    assert int(orders["VisibilityTimeout"]) == defaults["QueueVisibilityTimeoutSeconds"]["Default"]
+    assert defaults["WorkerTimeoutSeconds"]["Default"] == settings.worker_timeout_seconds
+    redrive = resources["OrdersQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == json.loads(orders["RedrivePolicy"])["maxReceiveCount"]
+    retention = resources["OrdersDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert retention == int(dlq["MessageRetentionPeriod"])
+    for resource, table in made["tables"].items():
+        properties = resources[resource]["Properties"]
+        assert properties["KeySchema"] == table["KeySchema"], resource
+        ttl = properties.get("TimeToLiveSpecification", {}).get("AttributeName")
+        assert ttl == table["ttl"], resource
+    for resource, parameter in made["parameters"].items():
+        properties = resources[resource]["Properties"]
+        assert properties["Value"] == parameter["Value"], resource
+        assert properties["Name"]["Fn::Sub"].endswith(parameter["Name"]), resource
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["SUT_MAX_RECEIVE_COUNT"] == str(settings.max_receive_count)
+
+
+def test_every_variable_the_template_sets_is_one_the_system_reads() -> None:
+    template = _template()
+    known = {variable for variable, _ in sut_config._VARIABLES.values()}
+    named = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template["Resources"].values():
+        named |= set(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+    unknown = {n for n in named if n not in known and not n.startswith("POWERTOOLS_")}
+    assert not unknown, f"the system reads no {sorted(unknown)}"
