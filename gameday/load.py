@@ -29,7 +29,7 @@ from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
 from gameday.measure.guardrail import Guardrail, rules_for
 from gameday.measure.sampler import TimelineSampler
-from gameday.project import Project, bundled, writable_folder
+from gameday.project import Project, bundled, run_folder
 from gameday.report import publish
 from gameday.settings import Settings
 from gameday.stack import state as statefile
@@ -59,11 +59,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
             "load goes to loopback only; pass --allow-remote if you mean it",
         )
     _check_answers(host)
-    run_dir = (
-        writable_folder(Path(args.run_dir))
-        if args.run_dir
-        else Project.current().new_run_dir(f"load-{profile.name}")
-    )
+    run_dir = run_folder(args.run_dir, f"load-{profile.name}")
     catalogue = slo.load_catalogue(args.catalogue)
     seconds = profile.duration * args.time_scale
     print(

@@ -142,6 +142,11 @@ class Project:
         }
 
 
+def run_folder(chosen: str | None, kind: str) -> Path:
+    """The run folder given on the command line (created, writable), else a new one."""
+    return writable_folder(Path(chosen)) if chosen else Project.current().new_run_dir(kind)
+
+
 def writable_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)

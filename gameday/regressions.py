@@ -24,9 +24,10 @@ import httpx
 
 from gameday import variants
 from gameday.errors import EXIT_BREACHED, EXIT_OK
-from gameday.project import Project, bundled, writable_folder
+from gameday.project import bundled, run_folder
 from gameday.run import PRIVATE_STACK_ENV
 from gameday.settings import ENV_STATE_DIR
+from gameday.stack.control import progress_printer
 from gameday.variants import Variant
 
 CAUGHT, SURVIVED, ERROR, PASSED, FAILED = "caught", "survived", "error", "passed", "failed"
@@ -54,15 +55,9 @@ def main(args: Any, out: TextIO, err: TextIO) -> int:
             print(f"{variant.name:<34} {variant.defect}", file=out)
         return EXIT_OK
     chosen = _chosen(args.variant)
-    run_dir = (
-        writable_folder(Path(args.run_dir))
-        if args.run_dir
-        else Project.current().new_run_dir("regressions")
-    )
+    run_dir = run_folder(args.run_dir, "regressions")
     began = time.monotonic()
-
-    def progress(message: str) -> None:
-        print(f"[{time.monotonic() - began:5.0f}s] {message}", file=err, flush=True)
+    progress = progress_printer(err)
 
     every_catcher = list(dict.fromkeys(c for v in chosen for c in v.catchers))
     progress(f"baseline: {len(every_catcher)} scenarios on the healthy system")

@@ -35,7 +35,7 @@ from gameday.errors import (
     HarnessError,
 )
 from gameday.measure import slo, verdict
-from gameday.project import Project, writable_folder
+from gameday.project import Project, run_folder
 from gameday.report import publish, read_json
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
@@ -92,11 +92,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     for path in experiments:
         _validate(path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = (
-        writable_folder(Path(args.run_dir))
-        if args.run_dir
-        else Project.current().new_run_dir("gameday")
-    )
+    run_dir = run_folder(args.run_dir, "gameday")
     began = time.monotonic()
 
     def progress(message: str) -> None:

@@ -35,7 +35,7 @@ import pytest
 from gameday import variants
 from gameday.errors import HarnessError
 from gameday.measure import slo
-from gameday.project import Project, writable_folder
+from gameday.project import run_folder
 from gameday.run import PRIVATE_STACK_ENV
 from gameday.settings import ENV_STATE_DIR
 from scenarios import gate
@@ -100,9 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     chosen = config.getoption("gameday_run_dir")
     try:
-        run_dir = (
-            writable_folder(Path(chosen)) if chosen else Project.current().new_run_dir("scenarios")
-        )
+        run_dir = run_folder(chosen, "scenarios")
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_DIR_KEY] = run_dir

@@ -127,10 +127,8 @@ def burst_is_shed(world: World) -> None:
     world.sent += len(accepted)
 
 
-@when(parsers.parse("the backend stops answering while {count:d} orders arrive at once"))
-def backend_stops(world: World, count: int) -> None:
-    """SIGSTOP the embedded backend (SQS, DynamoDB and SSM hang), send orders, resume it."""
-    pid = int(world.system.status["parts"]["backend"]["pid"])
+def _orders_at_once(world: World, count: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    """``count`` orders sent together (each with its key, no 429 retry), answers timed."""
     orders = [new_order() for _ in range(count)]
 
     def send(order: dict[str, Any]) -> tuple[Any, float]:
@@ -139,10 +137,17 @@ def backend_stops(world: World, count: int) -> None:
         answer = world.system.post(order, headers={"Idempotency-Key": key}, retry_429=False)
         return answer, time.monotonic() - started
 
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return orders, list(pool.map(send, orders))
+
+
+@when(parsers.parse("the backend stops answering while {count:d} orders arrive at once"))
+def backend_stops(world: World, count: int) -> None:
+    """SIGSTOP the embedded backend (SQS, DynamoDB and SSM hang), send orders, resume it."""
+    pid = int(world.system.status["parts"]["backend"]["pid"])
     os.kill(pid, signal.SIGSTOP)
     try:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            timed = list(pool.map(send, orders))
+        orders, timed = _orders_at_once(world, count)
     finally:
         os.kill(pid, signal.SIGCONT)
     world.facts.update(outage_orders=orders, outage_answers=timed)
@@ -151,18 +156,9 @@ def backend_stops(world: World, count: int) -> None:
 @when(parsers.parse("SQS refuses new messages while {count:d} orders arrive at once"))
 def sqs_refuses(world: World, count: int) -> None:
     """SendMessage answers 503 (DynamoDB and SSM still answer), orders are sent, SQS is back."""
-    orders = [new_order() for _ in range(count)]
-
-    def send(order: dict[str, Any]) -> tuple[Any, float]:
-        started = time.monotonic()
-        key = f"key-{order['orderId']}"
-        answer = world.system.post(order, headers={"Idempotency-Key": key}, retry_429=False)
-        return answer, time.monotonic() - started
-
     make_sqs_unavailable(OUTAGE_EXPIRY_S, configuration=world.configuration)
     try:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            timed = list(pool.map(send, orders))
+        orders, timed = _orders_at_once(world, count)
     finally:
         restore_sqs(configuration=world.configuration)
     world.facts.update(outage_orders=orders, outage_answers=timed)
