@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-d", "--detach", action="store_true", help="run in the background; stop with `down`"
     )
     up.add_argument(
+        "--from-template",
+        action="store_true",
+        help="deploy system_under_test/template.yaml through the backend's CloudFormation "
+        "and run the system on the stack's outputs (the offline proof of the AWS target)",
+    )
+    up.add_argument(
         "--variant",
         metavar="NAME",
         help="start a deliberately broken variant (for `gameday regressions`; see docs)",
@@ -65,7 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="variant_confirmed",
         help="repeat the variant's name: it is never started by accident",
     )
-    commands.add_parser("down", help="stop the running stack")
+    target = commands.add_parser(
+        "target", help="aim every command at a deployed stack, by its CloudFormation outputs"
+    )
+    target.add_argument("--stack", required=True, help="the CloudFormation stack's name")
+    target.add_argument(
+        "--confirm-account",
+        metavar="ID",
+        help="the AWS account you mean (required unless AWS_ENDPOINT_URL is the embedded backend)",
+    )
+    commands.add_parser("down", help="stop the running stack (or forget the target)")
     status = commands.add_parser("status", help="show the running stack")
     status.add_argument("--json", action="store_true", help="machine-readable, with API keys")
 
@@ -275,6 +290,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers = {
         "init": _init,
         "up": _stack,
+        "target": _target,
         "down": _stack,
         "status": _stack,
         "fault": _operate,
@@ -302,10 +318,17 @@ def _stack(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         from gameday.variants import confirmed
 
         variant = confirmed(args.variant, args.variant_confirmed)
-        return (control.up_detached if args.detach else control.up)(settings, out, err, variant)
+        start = control.up_detached if args.detach else control.up
+        return start(settings, out, err, variant, from_template=args.from_template)
     if args.command == "down":
         return control.down(settings, out)
     return control.status(settings, out, as_json=args.json)
+
+
+def _target(args: argparse.Namespace, settings: Settings, out: TextIO, _err: TextIO) -> int:
+    from gameday import target
+
+    return target.main(args.stack, args.confirm_account, settings, out)
 
 
 def _operate(args: argparse.Namespace, settings: Settings, out: TextIO, _err: TextIO) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from gameday.errors import HarnessError
@@ -49,11 +49,18 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+def confirmed_target(host: str, state: dict[str, Any]) -> bool:
+    """True for the API of a stack in an account the user confirmed (`gameday target`)."""
+    target = state.get("target") or {}
+    api = state.get("parts", {}).get("api", {}).get("endpoint", "")
+    return bool(target.get("account")) and host.rstrip("/") == api.rstrip("/")
+
+
 def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     profiles, profile = _checked_request(args)
     state = statefile.running_state(settings)
     host = args.host or state["parts"]["api"]["endpoint"]
-    if not is_loopback(host) and not args.allow_remote:
+    if not (is_loopback(host) or confirmed_target(host, state) or args.allow_remote):
         raise HarnessError(
             f"{host} is not on this machine",
             "load goes to loopback only; pass --allow-remote if you mean it",

@@ -46,6 +46,7 @@ ENV_EFFECTS_TABLE = "GAMEDAY_EFFECTS_TABLE"
 ENV_FAILURE_MODE_PARAM = "GAMEDAY_FAILURE_MODE_PARAMETER"
 ENV_FAULT_PARAM = "GAMEDAY_FAULT_PARAMETER"
 ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
+ENV_STACK_NAME = "GAMEDAY_STACK_NAME"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Settings:
     failure_mode_parameter: str = "/ingestion/failure_mode"
     fault_parameter: str = "/ingestion/fault"
     ready_timeout_seconds: float = 20.0
+    stack_name: str = "gameday-reference"  # the CloudFormation stack of `up --from-template`
     #: Attribute names shared with Powertools' DynamoDBPersistenceLayer defaults.
     table_key: str = field(default="id")
     ttl_attribute: str = field(default="expiration")
@@ -126,6 +128,7 @@ _ENVIRONMENT = {
     "failure_mode_parameter": ENV_FAILURE_MODE_PARAM,
     "fault_parameter": ENV_FAULT_PARAM,
     "ready_timeout_seconds": ENV_READY_TIMEOUT_S,
+    "stack_name": ENV_STACK_NAME,
 }
 
 _TYPES = {f.name: f.type for f in fields(Settings)}

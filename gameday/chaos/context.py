@@ -42,6 +42,22 @@ def stack(configuration: dict[str, Any] | None) -> dict[str, Any]:
         raise ActivityFailed(f"{exc.message} ({exc.hint})") from None
 
 
+def local_stack(configuration: dict[str, Any] | None, needs: str) -> dict[str, Any]:
+    """The stack, when it is one we run: its processes are ours to scrape, pause and kill.
+
+    A deployed stack (`gameday target`) runs its API and workers as Lambda instances;
+    ``needs`` says what this activity would have needed from them.
+    """
+    state = stack(configuration)
+    if state.get("target"):
+        raise ActivityFailed(
+            f"{needs}, which the deployed stack {state['target']['stack']} does not expose "
+            "(its API and workers run as Lambda instances): run this experiment on a local "
+            "stack (`gameday up`, or `gameday up --from-template` for the same template)"
+        )
+    return state
+
+
 def aws(configuration: dict[str, Any] | None, service: str) -> Any:
     return statefile.aws_client(stack(configuration), service)
 

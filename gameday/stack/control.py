@@ -31,14 +31,23 @@ def progress_printer(stream: TextIO) -> Callable[[str], None]:
     return progress
 
 
-def up(settings: Settings, out: TextIO, err: TextIO, variant: Variant | None = None) -> int:
+def up(
+    settings: Settings,
+    out: TextIO,
+    err: TextIO,
+    variant: Variant | None = None,
+    *,
+    from_template: bool = False,
+) -> int:
     """Start the stack and supervise it in the foreground until Ctrl-C or SIGTERM."""
 
     def on_signal(signum: int, frame: Any) -> None:
         raise _Stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    supervisor = Supervisor(settings, progress_printer(err), variant=variant)
+    supervisor = Supervisor(
+        settings, progress_printer(err), variant=variant, from_template=from_template
+    )
     dead = None
     try:
         state = supervisor.start()
@@ -65,7 +74,12 @@ def up(settings: Settings, out: TextIO, err: TextIO, variant: Variant | None = N
 
 
 def up_detached(
-    settings: Settings, out: TextIO, err: TextIO, variant: Variant | None = None
+    settings: Settings,
+    out: TextIO,
+    err: TextIO,
+    variant: Variant | None = None,
+    *,
+    from_template: bool = False,
 ) -> int:
     """Start a supervisor in the background and return once the stack is ready."""
     current = statefile.read_state(settings)
@@ -79,6 +93,8 @@ def up_detached(
     argv = [sys.executable, "-m", "gameday", "up"]
     if variant:
         argv += ["--variant", variant.name, "--i-know-it-is-broken", variant.name]
+    if from_template:
+        argv.append("--from-template")
     with open(log_path, "wb") as log:
         child = subprocess.Popen(  # noqa: S603 (our own command, fixed arguments)
             argv,
@@ -124,6 +140,11 @@ def down(settings: Settings, out: TextIO, timeout: float = 30.0) -> int:
     if state is None:
         print("no gameday stack is running", file=out)
         return EXIT_OK
+    if state.get("target"):
+        statefile.remove_state(settings)
+        stack = state["target"]["stack"]
+        print(f"forgot the target {stack}; the stack itself keeps running (docs/aws.md)", file=out)
+        return EXIT_OK
     if not statefile.is_live(state):
         stopped = statefile.clean_stale(settings, state)
         extra = f"; stopped leftover {', '.join(stopped)}" if stopped else ""
@@ -162,7 +183,8 @@ def status_report(state: dict[str, Any]) -> dict[str, Any]:
     """The state file plus live health, without the bookkeeping fields."""
     parts = {}
     for name, part in state.get("parts", {}).items():
-        alive = statefile.process_alive(part.get("pid"), part.get("created"))
+        # a target's parts are not ours to see: only their health endpoints answer for them
+        alive = "pid" not in part or statefile.process_alive(part["pid"], part.get("created"))
         health_path = part.get("health_path")
         healthy = alive and (
             not part.get("endpoint")
@@ -183,6 +205,7 @@ def status_report(state: dict[str, Any]) -> dict[str, Any]:
         "resources": state.get("resources", {}),
         "api_keys": state.get("api_keys", {}),
         "env": state.get("env", {}),
+        **{key: state[key] for key in ("stack", "target") if state.get(key)},
         "files": Project.current().files_used(),
         **({"variant": state["variant"]} if state.get("variant") else {}),
     }
@@ -202,7 +225,16 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
             health = "  healthy" if part["healthy"] else "  NOT HEALTHY"
         where = part.get("endpoint") or "(no port)"
         restarts = f"  restarted {part['restarts']}x" if part.get("restarts") else ""
-        print(f"  {name:<10} {where}  pid {part['pid']}{services}{health}{restarts}", file=out)
+        pid = f"  pid {part['pid']}" if part.get("pid") else ""
+        print(f"  {name:<10} {where}{pid}{services}{health}{restarts}", file=out)
+    if state.get("target"):
+        target = state["target"]
+        where = f"account {target['account']}" if target.get("account") else target["endpoint"]
+        print(f"  {'target':<10} stack {target['stack']} in {where}", file=out)
+    elif state.get("stack"):
+        stack = state["stack"]
+        deployed = f"deployed in {stack['deployed_seconds']:.1f} s"
+        print(f"  {'stack':<10} {stack['name']} (template.yaml, {deployed})", file=out)
     resources = state.get("resources", {})
     if resources:
         print(f"  {'queue':<10} {resources['queue_url']}", file=out)

@@ -77,6 +77,9 @@ def process_alive(pid: int | None, started_at: float | None) -> bool:
 
 
 def is_live(state: dict[str, Any]) -> bool:
+    """A local stack lives while its supervisor does; a target until it is forgotten."""
+    if state.get("target"):
+        return True
     supervisor = state.get("supervisor", {})
     return process_alive(supervisor.get("pid"), supervisor.get("created"))
 
@@ -128,7 +131,8 @@ def aws_client(state: dict[str, Any], service: str, config: Any = None) -> Any:
         service,
         endpoint_url=env.get("AWS_ENDPOINT_URL"),
         region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        # none recorded for a real account's target: boto3's default chain finds them
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
         config=config,
     )

@@ -31,6 +31,7 @@ import psutil
 from gameday import settings as names
 from gameday.errors import HarnessError
 from gameday.settings import Settings
+from gameday.stack import cloudformation
 from gameday.stack import state as statefile
 from gameday.stack.provision import Resources, provision
 from gameday.variants import Variant
@@ -150,8 +151,10 @@ class Supervisor:
         progress: Progress,
         extra_env: dict[str, str] | None = None,
         variant: Variant | None = None,
+        from_template: bool = False,
     ) -> None:
         self.settings = settings
+        self.from_template = from_template  # deploy template.yaml through CloudFormation
         self.progress = progress
         self.extra_env = extra_env or {}  # for the reference system's processes
         self.variant = variant  # a deliberately broken system (gameday regressions)
@@ -172,19 +175,47 @@ class Supervisor:
         try:
             session = self._start_backend()
             self._write("provisioning")
-            self.progress("provisioning queues, tables and parameters")
             if self.variant:
                 self.progress(f"BROKEN VARIANT {self.variant.name}: {self.variant.defect}")
-            redrive = not (self.variant and self.variant.provision == "no_redrive")
-            resources = provision(session, self.settings, redrive=redrive)
+            downstream_port = self._port(self.settings.downstream_port, names.ENV_DOWNSTREAM_PORT)
+            api_port = self._port(self.settings.api_port, names.ENV_API_PORT)
+            if self.from_template:
+                resources = self._deploy_template(session, api_port, downstream_port)
+            else:
+                self.progress("provisioning queues, tables and parameters")
+                redrive = not (self.variant and self.variant.provision == "no_redrive")
+                resources = provision(session, self.settings, redrive=redrive)
             self.state["resources"] = resources.as_dict()
-            self._start_system(resources)
+            self._start_system(resources, downstream_port, api_port)
             self.state["ready_seconds"] = round(time.monotonic() - began, 2)
             self._write("ready")
         except BaseException:
             self.stop()
             raise
         return self.state
+
+    def _deploy_template(self, session: Any, api_port: int, downstream_port: int) -> Resources:
+        """template.yaml through the backend's CloudFormation; the system runs on its outputs."""
+        if self.variant and self.variant.provision:
+            raise HarnessError(
+                f"the {self.variant.name} variant changes provisioning, not the template",
+                "start it without --from-template",
+            )
+        began = time.monotonic()
+        stack = self.settings.stack_name
+        resources, outputs = cloudformation.deploy_embedded(
+            session,
+            self.settings,
+            stack,
+            api_url=f"http://{names.LOOPBACK}:{api_port}",
+            downstream_url=f"http://{names.LOOPBACK}:{downstream_port}",
+            api_keys=self.state["api_keys"],
+            progress=self.progress,
+        )
+        seconds = round(time.monotonic() - began, 2)
+        self.progress(f"stack {stack} deployed in {seconds:.1f} s; the system runs on its outputs")
+        self.state["stack"] = {"name": stack, "deployed_seconds": seconds, "outputs": outputs}
+        return resources
 
     def _take_lock(self) -> None:
         lock_path = self.settings.state_dir / "lock"
@@ -202,6 +233,13 @@ class Supervisor:
             ) from None
         self._lock = handle
         leftover = statefile.read_state(self.settings)
+        if leftover is not None and leftover.get("target"):
+            handle.close()
+            raise HarnessError(
+                f"{self.settings.state_file} aims at the deployed stack "
+                f"{leftover['target']['stack']}",
+                "forget it with `gameday down`, or set GAMEDAY_STATE_DIR for a local stack",
+            )
         if leftover is not None:
             stopped = statefile.clean_stale(self.settings, leftover)
             extra = f", stopped its leftover {', '.join(stopped)}" if stopped else ""
@@ -236,10 +274,8 @@ class Supervisor:
         self.state["env"] = embedded_env(endpoint, self.settings.region)
         return session
 
-    def _start_system(self, resources: Resources) -> None:
+    def _start_system(self, resources: Resources, downstream_port: int, api_port: int) -> None:
         """Start downstream, API and workers together, then wait for all of them."""
-        downstream_port = self._port(self.settings.downstream_port, names.ENV_DOWNSTREAM_PORT)
-        api_port = self._port(self.settings.api_port, names.ENV_API_PORT)
         env = {
             **system_env(self.settings, resources, self.state, downstream_port),
             **self.extra_env,

@@ -34,6 +34,11 @@ class System(ReferenceSystem):
     """The scenarios' view of a stack (endpoints, keys, AWS clients), plus test helpers."""
 
     @property
+    def endpoint(self) -> str:
+        """The embedded backend's URL (AWS_ENDPOINT_URL for this stack)."""
+        return str(self.status["env"]["AWS_ENDPOINT_URL"])
+
+    @property
     def admin_key(self) -> str:
         return str(self.status["api_keys"]["admin"])
 
@@ -164,8 +169,10 @@ def order(prefix: str = "o", **fields: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def running_system(state_dir: Path) -> Iterator[System]:
-    started = run_gameday("up", "--detach", state_dir=state_dir, timeout=90, **STACK_ENV)
+def running_system(state_dir: Path, *up_options: str) -> Iterator[System]:
+    started = run_gameday(
+        "up", "--detach", *up_options, state_dir=state_dir, timeout=90, **STACK_ENV
+    )
     assert started.returncode == 0, started.stdout + started.stderr
     status = run_gameday("status", "--json", state_dir=state_dir)
     assert status.returncode == 0, status.stdout + status.stderr
@@ -178,8 +185,15 @@ def running_system(state_dir: Path) -> Iterator[System]:
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """One stack shared by the system tests (they use unique order ids)."""
-    with running_system(tmp_path_factory.mktemp("system") / ".gameday") as shared:
+    """One stack shared by the system tests (they use unique order ids).
+
+    It is deployed from system_under_test/template.yaml through the backend's
+    CloudFormation, so every test on it (each experiment among them) also proves the
+    harness finds the system by the stack's outputs alone (`gameday up` without the
+    option is tested by test_stack, the scenarios and the wheel smoke).
+    """
+    state_dir = tmp_path_factory.mktemp("system") / ".gameday"
+    with running_system(state_dir, "--from-template") as shared:
         yield shared
 
 

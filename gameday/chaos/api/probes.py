@@ -23,7 +23,7 @@ def circuit_state(
     circuit: "downstream" (the workers' calls) or "sqs_publish" (the API's); read from
     each process's /metrics.
     """
-    state = context.stack(configuration)
+    state = context.local_stack(configuration, "the circuit is read from each process's /metrics")
     worst = "closed"
     for name, part in state["parts"].items():
         if name != "api" and not name.startswith("worker-"):

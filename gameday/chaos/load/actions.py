@@ -15,7 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
-from gameday.load import LocustRun, is_loopback
+from gameday.load import LocustRun, confirmed_target, is_loopback
 from gameday.project import Project
 from loadtests.profiles import ProfileError, get_profile
 
@@ -49,7 +49,8 @@ def start_load(
         raise ActivityFailed("time_scale and scale must be positive")
     state = context.stack(configuration)
     host = context.api_url(configuration)
-    if not is_loopback(host) and not (configuration or {}).get("gameday_allow_remote"):
+    allowed = is_loopback(host) or confirmed_target(host, state)
+    if not allowed and not (configuration or {}).get("gameday_allow_remote"):
         raise ActivityFailed(f"{host} is not on this machine; set gameday_allow_remote to allow")
     seconds = chosen.duration * time_scale
     run = LocustRun(profile, path, scale, time_scale, host, context.run_dir(configuration), seconds)

@@ -33,7 +33,8 @@ def kill_process(
     """
     if name not in KILLABLE and not name.startswith("worker-"):
         raise ActivityFailed(f"cannot kill {name!r}: choose api, downstream or worker-N")
-    part = context.stack(configuration)["parts"].get(name)
+    parts = context.local_stack(configuration, f"killing the {name} needs its process")["parts"]
+    part = parts.get(name)
     if part is None or not part.get("pid"):
         raise ActivityFailed(f"no {name!r} in this stack")
     killed_at = time.monotonic()

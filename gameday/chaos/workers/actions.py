@@ -25,7 +25,8 @@ def kill_worker(
     The stack's supervisor starts it again; messages it held reappear after their
     visibility timeout. Returns the name and pid killed.
     """
-    part = context.stack(configuration)["parts"].get(name)
+    parts = context.local_stack(configuration, f"killing {name} needs its process")["parts"]
+    part = parts.get(name)
     if part is None or not part.get("pid"):
         raise ActivityFailed(f"no worker {name!r} in this stack")
     try:
@@ -74,7 +75,7 @@ def resume_workers(configuration: Configuration = None, secrets: Secrets = None)
 
 
 def _workers(configuration: Configuration) -> dict[str, dict[str, Any]]:
-    parts = context.stack(configuration)["parts"]
+    parts = context.local_stack(configuration, "pausing workers needs their processes")["parts"]
     return {name: p for name, p in parts.items() if name.startswith("worker-") and p.get("pid")}
 
 
@@ -89,7 +90,8 @@ def expect_consumption_paused(
     message's receive count and dead-letter healthy orders. Calls for the circuit's
     half-open probes are allowed. Returns the calls per worker.
     """
-    parts = context.stack(configuration)["parts"]
+    needs = "watching consumption needs each worker's /metrics"
+    parts = context.local_stack(configuration, needs)["parts"]
     workers = {name: p["endpoint"] for name, p in parts.items() if name.startswith("worker-")}
     previous = {name: _circuit_and_receives(url) for name, url in workers.items()}
     if OPEN not in {state for state, _, _ in previous.values()}:

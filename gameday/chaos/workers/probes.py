@@ -13,7 +13,8 @@ __all__ = ["workers_alive"]
 def workers_alive(configuration: Configuration = None, secrets: Secrets = None) -> int:
     """Workers whose /metrics endpoint answers within 2 s, a count."""
     alive = 0
-    for name, part in context.stack(configuration)["parts"].items():
+    state = context.local_stack(configuration, "counting workers needs their /metrics")
+    for name, part in state["parts"].items():
         if not name.startswith("worker-"):
             continue
         with contextlib.suppress(httpx.HTTPError):
