@@ -25,6 +25,12 @@ def lambda_env(healthy: System, monkeypatch: pytest.MonkeyPatch) -> System:
         **healthy.status["env"],
         "SUT_QUEUE_URL": resources["queue_url"],
         "SUT_DLQ_URL": resources["dlq_url"],
+        # the shared stack is the template's: its names are CloudFormation's, not defaults
+        "SUT_IDEMPOTENCY_TABLE": resources["idempotency_table"],
+        "SUT_LEDGER_TABLE": resources["ledger_table"],
+        "SUT_EFFECTS_TABLE": resources["effects_table"],
+        "SUT_FAILURE_MODE_PARAMETER": resources["failure_mode_parameter"],
+        "SUT_FAULT_PARAMETER": resources["fault_parameter"],
         "SUT_API_KEYS": "lambda-client-key",
         "SUT_DOWNSTREAM_URL": healthy.downstream,
     }.items():

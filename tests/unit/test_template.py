@@ -137,3 +137,21 @@ def test_every_variable_the_template_sets_is_one_the_system_reads() -> None:
         named |= set(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
     unknown = {n for n in named if n not in known and not n.startswith("POWERTOOLS_")}
     assert not unknown, f"the system reads no {sorted(unknown)}"
+
+
+def test_the_lambda_requirements_match_pyproject() -> None:
+    """`sam build --manifest system_under_test/requirements.txt` installs what pyproject pins."""
+    import tomllib
+
+    root = TEMPLATE.parents[1]
+    pinned = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    bounds = {spec.split(">")[0].split("[")[0]: spec for spec in pinned}
+    wanted = [
+        line.strip()
+        for line in (TEMPLATE.parent / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert wanted, "no requirement listed"
+    for requirement in wanted:
+        name = requirement.split(">")[0]
+        assert bounds.get(name, "").replace("[standard]", "") == requirement, requirement
