@@ -103,9 +103,10 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     with _sigterm_as_ctrl_c(), _stack(settings, run_dir, args.seed, progress) as state_dir:
         private = state_dir != settings.state_dir
         target = "a private stack" if private else f"the running stack in {state_dir}"
+        aws_env = _aws_env(state_dir)
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
-            outcome = _play(path, run_dir, state_dir, args, progress)
+            outcome = _play(path, run_dir, state_dir, aws_env, args, progress)
             if args.dry and outcome.exit_code == EXIT_OK:
                 outcome.status, outcome.detail = "walked", "dry run: no action was executed"
             outcomes.append(outcome)
@@ -203,14 +204,27 @@ def _stack(settings: Settings, run_dir: Path, seed: int | None, progress: Any) -
         )
 
 
+def _aws_env(state_dir: Path) -> dict[str, str]:
+    """The stack's AWS endpoint, region and (embedded) credentials, as `gameday status`
+    prints them: chaostoolkit-aws activities in an experiment reach the same stack."""
+    state = statefile.read_state(Settings(state_dir=state_dir)) or {}
+    return {key: str(value) for key, value in state.get("env", {}).items()}
+
+
 def _play(
-    path: Path, run_dir: Path, state_dir: Path, args: argparse.Namespace, progress: Any
+    path: Path,
+    run_dir: Path,
+    state_dir: Path,
+    aws_env: dict[str, str],
+    args: argparse.Namespace,
+    progress: Any,
 ) -> Outcome:
     folder = run_dir / path.stem
     folder.mkdir(parents=True, exist_ok=True)
     journal_path = folder / "journal.json"
     env = {
         **os.environ,
+        **aws_env,
         ENV_STATE_DIR: str(state_dir),
         "GAMEDAY_RUN_DIR": str(folder),
         "GAMEDAY_TIME_SCALE": str(args.time_scale),

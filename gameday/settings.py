@@ -47,6 +47,8 @@ ENV_FAILURE_MODE_PARAM = "GAMEDAY_FAILURE_MODE_PARAMETER"
 ENV_FAULT_PARAM = "GAMEDAY_FAULT_PARAMETER"
 ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
 ENV_STACK_NAME = "GAMEDAY_STACK_NAME"
+ENV_DLQ_ALARM = "GAMEDAY_DLQ_ALARM_NAME"
+ENV_ALARM_PERIOD_S = "GAMEDAY_ALARM_PERIOD_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Settings:
     effects_table: str = "gameday-downstream-effects"
     failure_mode_parameter: str = "/ingestion/failure_mode"
     fault_parameter: str = "/ingestion/fault"
+    dlq_alarm: str = "orders-dlq-not-empty"
+    alarm_period_seconds: int = 60  # AWS/SQS metrics are per minute; tests shorten it
     ready_timeout_seconds: float = 20.0
     stack_name: str = "gameday-reference"  # the CloudFormation stack of `up --from-template`
     #: Attribute names shared with Powertools' DynamoDBPersistenceLayer defaults.
@@ -129,6 +133,8 @@ _ENVIRONMENT = {
     "fault_parameter": ENV_FAULT_PARAM,
     "ready_timeout_seconds": ENV_READY_TIMEOUT_S,
     "stack_name": ENV_STACK_NAME,
+    "dlq_alarm": ENV_DLQ_ALARM,
+    "alarm_period_seconds": ENV_ALARM_PERIOD_S,
 }
 
 _TYPES = {f.name: f.type for f in fields(Settings)}

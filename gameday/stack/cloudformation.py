@@ -172,6 +172,7 @@ def deploy_embedded(
             "ApiKeysParameter": keys_parameter,
             "WorkerTimeoutSeconds": str(settings.worker_timeout_seconds),
             "QueueVisibilityTimeoutSeconds": str(settings.visibility_timeout_seconds),
+            "AlarmPeriodSeconds": str(settings.alarm_period_seconds),
         }
         cloudformation = session.client("cloudformation")
         progress(f"deploying {TEMPLATE.name} as CloudFormation stack {stack}")

@@ -34,13 +34,14 @@ class Resources:
     effects_table: str
     failure_mode_parameter: str
     fault_parameter: str
+    dlq_alarm: str
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
 def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Resources:
-    """Create (or find) queues, tables and parameters; returns where they are.
+    """Create (or find) queues, tables, parameters and the DLQ alarm; returns where they are.
 
     ``redrive=False`` leaves the orders queue without its redrive policy: only the
     ``no-redrive-policy`` variant asks for that.
@@ -65,6 +66,9 @@ def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Reso
             _table(dynamodb, table, settings.table_key, ttl_attribute=None)
         _parameter(ssm, settings.failure_mode_parameter, "none")
         _parameter(ssm, settings.fault_parameter, json.dumps(NO_FAULT))
+        session.client("cloudwatch").put_metric_alarm(
+            **dlq_alarm(settings.dlq_alarm, settings.dlq_name, settings.alarm_period_seconds)
+        )
     except (ClientError, BotoCoreError) as exc:
         raise HarnessError(
             f"provisioning failed: {exc}",
@@ -81,7 +85,27 @@ def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Reso
         effects_table=settings.effects_table,
         failure_mode_parameter=settings.failure_mode_parameter,
         fault_parameter=settings.fault_parameter,
+        dlq_alarm=settings.dlq_alarm,
     )
+
+
+def dlq_alarm(name: str, dlq_name: str, period: int) -> dict[str, Any]:
+    """The alarm on a message in the DLQ (PutMetricAlarm; template.yaml declares the same)."""
+    return {
+        "AlarmName": name,
+        "AlarmDescription": "A message reached the orders DLQ: poison, or a healthy order lost",
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": dlq_name}],
+        "Statistic": "Maximum",
+        "Period": period,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 0.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "Tags": [{"Key": "gameday:system", "Value": "reference"}],
+    }
 
 
 def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
