@@ -210,10 +210,20 @@ def start(stop: threading.Event | None = None) -> threading.Thread:
 
 def register_cloudformation_alarm() -> None:
     """Teach moto's CloudFormation ``AWS::CloudWatch::Alarm``, which it lacks, so the
-    template's alarm is deployed by the stack, as on AWS (in the backend process only)."""
-    from moto.cloudformation import parsing
-    from moto.cloudwatch.models import cloudwatch_backends
+    template's alarm is deployed by the stack, as on AWS (in the backend process only).
+
+    moto lists its models from CloudFormationModel's subclasses on first use, so a
+    subclass defined now is found then; importing moto's CloudFormation here instead
+    would cost every backend start 1.6 s (it imports every service).
+    """
+    import sys
+
     from moto.core.common_models import CloudFormationModel
+
+    def backend(account_id: str, region_name: str) -> Any:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        return cloudwatch_backends[account_id][region_name]
 
     class CloudFormationAlarm(CloudFormationModel):  # type: ignore[misc]
         def __init__(self, name: str) -> None:
@@ -241,7 +251,7 @@ def register_cloudformation_alarm() -> None:
             **kwargs: Any,
         ) -> CloudFormationAlarm:
             p = cloudformation_json["Properties"]
-            cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            backend(account_id, region_name).put_metric_alarm(
                 name=resource_name,
                 namespace=p.get("Namespace"),
                 metric_name=p.get("MetricName"),
@@ -268,8 +278,9 @@ def register_cloudformation_alarm() -> None:
         def delete_from_cloudformation_json(  # type: ignore[override]
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
-            cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+            backend(account_id, region_name).delete_alarms([resource_name])
 
-    # moto lists its models once, from CloudFormationModel's subclasses: list them again
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    parsing = sys.modules.get("moto.cloudformation.parsing")
+    if parsing is not None:  # already listed its models: have it list them again
+        for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+            cached.cache_clear()

@@ -45,9 +45,6 @@ def test_the_dlq_alarm_goes_off_within_one_period_of_a_dead_letter(
         went_off = _until(system, alarm, "ALARM", monkeypatch)
         print(f"ALARM {went_off:.1f} s after the dead letter, against a period of {PERIOD_S} s")
         assert went_off <= PERIOD_S + 2  # within one evaluation period plus 2 s
-        sqs.purge_queue(QueueUrl=url)
-        cleared = _until(system, alarm, "OK", monkeypatch)
-        print(f"OK again {cleared:.1f} s after the queue emptied")
         reason = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateReason"]
         assert "evaluated by the gameday backend" in reason
     finally:
