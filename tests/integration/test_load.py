@@ -88,7 +88,11 @@ def _statuses(run_dir: Path) -> dict[str, str]:
     [
         ("steady", "0.1"),
         ("step", "0.05"),
-        ("spike", "0.2"),
+        # At the spike's onset on this 2-core machine the load generator itself has
+        # stalled for ~400 ms late in CI runs (its start lag: p99 363 ms, against 4 ms in
+        # isolation), so a few arrivals start late and read as slow answers. A broken
+        # system fails both runs; a stalled generator has not stalled twice.
+        pytest.param("spike", "0.2", marks=pytest.mark.flaky(reruns=1)),
         ("soak", "0.005"),
         ("poison-mix", "0.1"),
         ("duplicate-storm", "0.1"),
