@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -39,10 +40,20 @@ def up(
     *,
     from_template: bool = False,
 ) -> int:
-    """Start the stack and supervise it in the foreground until Ctrl-C or SIGTERM."""
+    """Start the stack and supervise it in the foreground until Ctrl-C or SIGTERM.
+
+    While starting, a signal raises _Stop so every wait unwinds. Once the stack runs it
+    only sets a flag the watch loop reads: an exception raised from a signal handler can
+    land inside a finalizer (a boto3 connection pool's, collected meanwhile), where
+    Python prints it and drops it, and the SIGTERM was lost (seen once in a test).
+    """
+    stopping = threading.Event()
+    running = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
-        raise _Stop()
+        stopping.set()
+        if not running.is_set():
+            raise _Stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     supervisor = Supervisor(
@@ -51,9 +62,12 @@ def up(
     dead = None
     try:
         state = supervisor.start()
+        running.set()
+        if stopping.is_set():  # the signal came as the start finished
+            raise _Stop()
         print_endpoints(state, out)
         print("Press Ctrl-C to stop the stack.", file=out, flush=True)
-        dead = supervisor.watch(lambda: False)
+        dead = supervisor.watch(stopping.is_set)
     except _Stop:
         pass
     finally:
