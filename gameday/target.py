@@ -105,18 +105,11 @@ def _checked_env(endpoint: str, confirm_account: str | None, region: str) -> dic
 
 
 def _session(env: dict[str, str]) -> Any:
-    import boto3
+    """Clients built as every later command builds them: from the state's env."""
 
     class _Session:
-        def __init__(self) -> None:
-            self.boto = boto3.session.Session(
-                region_name=env[names.ENV_REGION],
-                aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-                aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-            )
-
         def client(self, service: str) -> Any:
-            return self.boto.client(service, endpoint_url=env.get(names.ENV_ENDPOINT_URL))
+            return statefile.aws_client({"env": env}, service)
 
     return _Session()
 

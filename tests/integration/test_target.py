@@ -4,10 +4,8 @@ embedded backend's CloudFormation, and `gameday target` aims the harness at it b
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import boto3
 import pytest
 
 from gameday.errors import HarnessError
@@ -124,16 +122,8 @@ def test_the_account_must_be_the_one_confirmed(system: System) -> None:
 
     class Session:  # the target's session, its clients pointed at the backend
         def client(self, service: str) -> object:
-            return boto3.client(service, endpoint_url=system.endpoint, **_embedded())
+            return system.aws(service)
 
     assert _account(Session(), "", "123456789012") == "123456789012"
     with pytest.raises(HarnessError, match="for account 123456789012, not 999999999999"):
         _account(Session(), "", "999999999999")
-
-
-def _embedded() -> dict[str, str]:
-    return {
-        "region_name": os.environ.get("AWS_REGION", "us-east-1"),
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
