@@ -42,6 +42,7 @@ from gameday.stack import state as statefile
 
 #: The default gameday, in the order a team would play it: the cheap stories first.
 DEFAULT_ORDER = (
+    "cloudwatch-alarms",  # first: its steady state is the API's alarms, quiet on a fresh stack
     "poison-payloads",
     "duplicate-submits",
     "random-failures",
@@ -56,6 +57,7 @@ PRIVATE_STACK_ENV = {
     "SUT_CIRCUIT_RESET_SECONDS": "2",
     "SUT_DOWNSTREAM_ATTEMPTS": "2",
     "SUT_WORKER_WAIT_SECONDS": "1",
+    "GAMEDAY_ALARM_PERIOD_SECONDS": "10",  # alarms settle in seconds between experiments
 }
 SUMMARY = "gameday.json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -103,7 +105,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     with _sigterm_as_ctrl_c(), _stack(settings, run_dir, args.seed, progress) as state_dir:
         private = state_dir != settings.state_dir
         target = "a private stack" if private else f"the running stack in {state_dir}"
-        aws_env = _aws_env(state_dir)
+        aws_env = stack_env(state_dir)
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
             outcome = _play(path, run_dir, state_dir, aws_env, args, progress)
@@ -204,11 +206,28 @@ def _stack(settings: Settings, run_dir: Path, seed: int | None, progress: Any) -
         )
 
 
-def _aws_env(state_dir: Path) -> dict[str, str]:
+#: Stack resources an experiment's configuration can read (``type: env``, GAMEDAY_<NAME>):
+#: on a deployed stack the alarms' names are CloudFormation's own.
+EXPORTED_RESOURCES = (
+    "dlq_alarm",
+    "api_errors_alarm",
+    "worker_errors_alarm",
+    "ingest_latency_alarm",
+    "metrics_namespace",
+)
+
+
+def stack_env(state_dir: Path) -> dict[str, str]:
     """The stack's AWS endpoint, region and (embedded) credentials, as `gameday status`
-    prints them: chaostoolkit-aws activities in an experiment reach the same stack."""
+    prints them, and its alarms' names: chaostoolkit-aws activities in an experiment reach
+    the same stack and alarms."""
     state = statefile.read_state(Settings(state_dir=state_dir)) or {}
-    return {key: str(value) for key, value in state.get("env", {}).items()}
+    env = {key: str(value) for key, value in state.get("env", {}).items()}
+    resources = state.get("resources", {})
+    for name in EXPORTED_RESOURCES:
+        if resources.get(name):
+            env[f"GAMEDAY_{name.upper()}"] = str(resources[name])
+    return env
 
 
 def _play(

@@ -49,6 +49,7 @@ ENV_READY_TIMEOUT_S = "GAMEDAY_READY_TIMEOUT_SECONDS"
 ENV_STACK_NAME = "GAMEDAY_STACK_NAME"
 ENV_DLQ_ALARM = "GAMEDAY_DLQ_ALARM_NAME"
 ENV_ALARM_PERIOD_S = "GAMEDAY_ALARM_PERIOD_SECONDS"
+ENV_METRICS_SOURCE = "GAMEDAY_METRICS_SOURCE"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,14 @@ class Settings:
     failure_mode_parameter: str = "/ingestion/failure_mode"
     fault_parameter: str = "/ingestion/fault"
     dlq_alarm: str = "orders-dlq-not-empty"
+    api_errors_alarm: str = "orders-api-5xx"
+    worker_errors_alarm: str = "orders-worker-errors"
+    ingest_latency_alarm: str = "orders-ingest-p99"
     alarm_period_seconds: int = 60  # AWS/SQS metrics are per minute; tests shorten it
+    metrics_namespace: str = "Gameday/Orders"  # system_under_test.telemetry.NAMESPACE
+    #: Where probes, the timeline and guardrails read the system's metrics: "scrape" (each
+    #: local process's /metrics) or "cloudwatch" (GetMetricData); "" lets the stack choose.
+    metrics_source: str = ""
     ready_timeout_seconds: float = 20.0
     stack_name: str = "gameday-reference"  # the CloudFormation stack of `up --from-template`
     #: Attribute names shared with Powertools' DynamoDBPersistenceLayer defaults.
@@ -135,6 +143,7 @@ _ENVIRONMENT = {
     "stack_name": ENV_STACK_NAME,
     "dlq_alarm": ENV_DLQ_ALARM,
     "alarm_period_seconds": ENV_ALARM_PERIOD_S,
+    "metrics_source": ENV_METRICS_SOURCE,
 }
 
 _TYPES = {f.name: f.type for f in fields(Settings)}

@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from system_under_test.telemetry import NAMESPACE
+
 # Environment variable names (the only place they are spelled).
 QUEUE_URL = "SUT_QUEUE_URL"
 DLQ_URL = "SUT_DLQ_URL"
@@ -41,6 +43,10 @@ WORKER_BATCH_SIZE = "SUT_WORKER_BATCH_SIZE"
 WORKER_WAIT_SECONDS = "SUT_WORKER_WAIT_SECONDS"
 MAX_RECEIVE_COUNT = "SUT_MAX_RECEIVE_COUNT"
 FAULT_SEED = "SUT_FAULT_SEED"  # makes injected faults reproducible (0: not seeded)
+METRICS_NAMESPACE = "SUT_METRICS_NAMESPACE"
+#: How often a local process sends its CloudWatch metrics (0: never; Lambda sends per call).
+METRICS_FLUSH_SECONDS = "SUT_METRICS_FLUSH_SECONDS"
+INSTANCE = "SUT_INSTANCE"  # the instance dimension of per-process metrics (a part's name)
 
 #: SQS's own limit, and the API's body cap.
 MAX_BODY_BYTES = 256 * 1024
@@ -81,6 +87,9 @@ class SutConfig:
     worker_wait_seconds: int = 5
     max_receive_count: int = 3
     fault_seed: int = 0
+    metrics_namespace: str = NAMESPACE
+    metrics_flush_seconds: float = 1.0
+    instance: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SutConfig:
@@ -122,6 +131,9 @@ _VARIABLES: dict[str, tuple[str, type]] = {
     "worker_batch_size": (WORKER_BATCH_SIZE, int),
     "worker_wait_seconds": (WORKER_WAIT_SECONDS, int),
     "max_receive_count": (MAX_RECEIVE_COUNT, int),
+    "metrics_namespace": (METRICS_NAMESPACE, str),
+    "metrics_flush_seconds": (METRICS_FLUSH_SECONDS, float),
+    "instance": (INSTANCE, str),
 }
 
 

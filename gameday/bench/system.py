@@ -427,6 +427,7 @@ def faults(args: argparse.Namespace, settings: Settings, out: TextIO, progress: 
 def sampler(args: argparse.Namespace, settings: Settings, out: TextIO, progress: Progress) -> int:
     """Ingest throughput with and without the timeline sampler, alternating, same run."""
     from gameday.measure.sampler import TimelineSampler
+    from gameday.measure.sources import ScrapeSource
 
     threads, seconds, rounds = args.threads, args.seconds, args.rounds
     with private_stack(settings, progress) as supervisor, tempfile.TemporaryDirectory() as folder:
@@ -456,8 +457,7 @@ def sampler(args: argparse.Namespace, settings: Settings, out: TextIO, progress:
                         aws["sqs"],
                         resources["queue_url"],
                         resources["dlq_url"],
-                        api,
-                        [],
+                        ScrapeSource(api, {}),
                         interval=1.0,
                     )
                     timeline.start()
@@ -472,8 +472,7 @@ def sampler(args: argparse.Namespace, settings: Settings, out: TextIO, progress:
             aws["sqs"],
             resources["queue_url"],
             resources["dlq_url"],
-            api,
-            [],
+            ScrapeSource(api, {}),
             interval=1.0,
         )
         started = time.perf_counter()

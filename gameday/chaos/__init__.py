@@ -7,7 +7,8 @@ One folder per target, each with ``probes.py`` and ``actions.py``:
 - ``api``: readiness, circuit states, orders and duplicate submits sent like a client;
 - ``load``: a Locust profile in the background, and waiting for it;
 - ``workers``: kill a worker process, count the live ones;
-- ``slo``: an SLO's status over the run so far, the message ledger.
+- ``slo``: an SLO's status over the run so far, the message ledger;
+- ``alarms``: wait for a CloudWatch alarm to reach a state (chaostoolkit-aws reads them).
 
 ``controls`` records every activity on the run's timeline, runs the guardrails
 and fails a run whose method action failed. ``chaos discover gameday-harness``
@@ -25,7 +26,7 @@ from chaoslib.discovery.discover import (
 
 from gameday import __version__
 
-TARGETS = ("faults", "queue", "api", "load", "workers", "processes", "slo")
+TARGETS = ("faults", "queue", "api", "load", "workers", "processes", "slo", "alarms")
 
 
 def discover(discover_system: bool = True) -> Any:

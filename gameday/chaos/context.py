@@ -58,6 +58,16 @@ def local_stack(configuration: dict[str, Any] | None, needs: str) -> dict[str, A
     return state
 
 
+def metrics(configuration: dict[str, Any] | None) -> Any:
+    """The stack's metrics source (`gameday.measure.sources`): a scrape, or CloudWatch."""
+    from gameday.measure import sources
+
+    try:
+        return sources.for_stack(stack(configuration))
+    except HarnessError as exc:
+        raise ActivityFailed(f"{exc.message} ({exc.hint})") from None
+
+
 def aws(configuration: dict[str, Any] | None, service: str) -> Any:
     return statefile.aws_client(stack(configuration), service)
 

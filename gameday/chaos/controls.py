@@ -7,13 +7,21 @@ Declared in an experiment (or with ``chaos run --control``) as::
         provider:
           type: python
           module: gameday.chaos.controls
-          arguments: {guardrails: [ingest-latency], grace_seconds: 10}
+          arguments:
+            guardrails: [ingest-latency]     # catalogue SLOs watched live
+            grace_seconds: 10
+            stop_on_alarms: [api_errors_alarm]  # CloudWatch alarms: abort on ALARM
 
 - Every activity and fault window is marked on the run's timeline
   (``timeline.jsonl``), sampled once a second while the experiment runs.
 - Guardrails (catalogue SLOs watched live) abort the experiment when one stays
   breached past its grace period: the load stops, Chaos Toolkit runs the
   rollbacks, ``abort.json`` records why (``gameday run`` exits 2).
+- ``stop_on_alarms`` does the same the moment a CloudWatch alarm goes to ALARM,
+  as an AWS FIS stop condition does. Name an alarm, or the stack's alarm by its
+  role (``dlq_alarm``, ``api_errors_alarm``, ``worker_errors_alarm``,
+  ``ingest_latency_alarm``: the names on a deployed stack are CloudFormation's).
+  An alarm that does not exist stops the experiment before it starts.
 - A method action that failed (a fault never injected) turns the journal's
   status to "failed": Chaos Toolkit alone would end such a run "completed".
 - At the end (after the rollbacks) the queue drains, every acked id is accounted
@@ -26,6 +34,7 @@ import json
 import logging
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
@@ -35,8 +44,9 @@ from gameday.chaos.faults.actions import clear_faults
 from gameday.chaos.load.actions import stop_load
 from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
-from gameday.measure.guardrail import Guardrail, rules_for
+from gameday.measure.guardrail import ALARM_RULE_PREFIX, Guardrail, alarm_rules, rules_for
 from gameday.measure.sampler import TimelineSampler
+from gameday.stack.state import aws_client
 
 logger = logging.getLogger("chaostoolkit")
 FAILED_ACTIONS = "failed-actions.json"
@@ -52,6 +62,7 @@ def before_experiment_control(
     grace_seconds: float = 10.0,
     drain_timeout_seconds: float = 120.0,
     slos: list[str] | None = None,
+    stop_on_alarms: list[str] | None = None,
     **kwargs: Any,
 ) -> None:
     try:  # the SLOs this experiment promises to keep (default: the whole catalogue)
@@ -61,16 +72,16 @@ def before_experiment_control(
         raise InterruptExecution(f"gameday control: slos: {exc}") from None
     run_dir = run.run_dir(configuration, context.get("title", "chaos"))
     state = run.stack(configuration)
+    alarms = _alarms(state, list(stop_on_alarms or []))
     snapshot_baseline(run_dir, state)
     sampler = TimelineSampler.for_stack(run_dir, state)
     sampler.start()
     sampler.mark("experiment_start", title=context.get("title"))
     run.attach_sampler(sampler)
-    guardrail = Guardrail(
-        rules_for(list(guardrails or []), lambda: sampler.latest, grace_seconds),
-        run_dir=run_dir,
-        on_abort=_abort,
-    )
+    rules = rules_for(list(guardrails or []), lambda: sampler.latest, grace_seconds)
+    if alarms:
+        rules += alarm_rules(alarms, aws_client(state, "cloudwatch"))
+    guardrail = Guardrail(rules, run_dir=run_dir, on_abort=_abort)
     guardrail.start()
     _RUN.update(
         guardrail=guardrail,
@@ -82,11 +93,38 @@ def before_experiment_control(
     logger.info(f"gameday: run folder {run_dir}")
 
 
+def _alarms(state: dict[str, Any], names: list[str]) -> list[str]:
+    """Alarm names, the stack's roles resolved; a missing alarm interrupts before the start."""
+    resources = state.get("resources", {})
+    resolved = [str(resources.get(name) or name) for name in names]
+    if not resolved:
+        return []
+    try:
+        cloudwatch = aws_client(state, "cloudwatch")
+        found = cloudwatch.describe_alarms(AlarmNames=resolved)["MetricAlarms"]
+    except (ClientError, BotoCoreError) as exc:
+        raise InterruptExecution(
+            f"gameday control: stop_on_alarms: cannot read the alarms ({exc}); the credentials"
+            " need cloudwatch:DescribeAlarms"
+        ) from None
+    missing = sorted(set(resolved) - {a["AlarmName"] for a in found})
+    if missing:
+        raise InterruptExecution(
+            f"gameday control: stop_on_alarms: no CloudWatch alarm named {', '.join(missing)}"
+        )
+    return resolved
+
+
 def _abort(reason: dict[str, Any]) -> None:
-    logger.error(
-        f"gameday guardrail: {reason['guardrail']} measured {reason['measured']} "
-        f"({reason['objective']}) for {reason['breachedForSeconds']} s; aborting, rollbacks follow"
-    )
+    name = str(reason["guardrail"])
+    if name.startswith(ALARM_RULE_PREFIX):
+        what = f"alarm {name.removeprefix(ALARM_RULE_PREFIX)} is in ALARM"
+    else:
+        what = (
+            f"{name} measured {reason['measured']} ({reason['objective']}) "
+            f"for {reason['breachedForSeconds']} s"
+        )
+    logger.error(f"gameday guardrail: {what}; aborting, rollbacks follow")
     run.mark("guardrail_abort", **reason)
     exit_gracefully()  # SIGUSR1: Chaos Toolkit interrupts the method and runs the rollbacks
     stop_load()  # meanwhile the traffic stops; requests in flight finish and are recorded

@@ -124,3 +124,32 @@ def rules_for(
 
         rules.append(Rule(name, current, op, value, grace_seconds))
     return rules
+
+
+ALARM_RULE_PREFIX = "alarm:"
+
+
+def alarm_rules(names: list[str], cloudwatch: Any, grace_seconds: float = 0.0) -> list[Rule]:
+    """AWS FIS's stop condition: abort once any of these CloudWatch alarms is in ALARM.
+
+    One DescribeAlarms call answers every rule of a check; an alarm that cannot be read
+    counts as no data (never an abort), as a metric without data does.
+    """
+    read: dict[str, Any] = {"at": 0.0, "states": {}}
+
+    def states() -> dict[str, str]:
+        if time.monotonic() - read["at"] > 0.25:  # one call per check of every rule
+            found = cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]
+            read.update(
+                at=time.monotonic(), states={a["AlarmName"]: a["StateValue"] for a in found}
+            )
+        return dict(read["states"])
+
+    def in_alarm(name: str) -> float | None:
+        state = states().get(name)
+        return None if state is None else float(state == "ALARM")
+
+    return [
+        Rule(f"{ALARM_RULE_PREFIX}{name}", lambda n=name: in_alarm(n), "lte", 0.0, grace_seconds)  # type: ignore[misc]
+        for name in names
+    ]

@@ -119,23 +119,10 @@ def _backends(service: str) -> Iterator[Any]:
 
 
 def _samples(backend: Any, alarm: Any, since: float) -> list[tuple[float, float]]:
-    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
+    from gameday.stack.metric_store import samples
 
-    wanted = sorted((d.name, d.value) for d in alarm.dimensions)
-    found = []
-    for datum in list(backend.metric_data):
-        if datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
-            continue
-        if sorted((d.name, d.value) for d in datum.dimensions) != wanted:
-            continue
-        at = datum.timestamp.replace(tzinfo=datum.timestamp.tzinfo or UTC).timestamp()
-        if at < since:
-            continue
-        if isinstance(datum, MetricDatum):
-            found.append((at, float(datum.value)))
-        elif isinstance(datum, MetricAggregatedDatum) and datum.sample_count:
-            found.append((at, float(datum.sum) / float(datum.sample_count)))
-    return found
+    dimensions = [(d.name, d.value) for d in alarm.dimensions]
+    return samples(backend.metric_data, alarm.namespace, alarm.metric_name, dimensions, since)
 
 
 def evaluate_all(now: float | None = None) -> None:

@@ -31,11 +31,12 @@ def build_app(fast: bool = True) -> Any:
 
     app = DomainDispatcherApplication(create_backend_app)
     if fast:
-        from gameday.stack import moto_overhead, sqs_fastpath
+        from gameday.stack import metric_store, moto_overhead, sqs_fastpath
         from gameday.stack.api_errors import ApiErrors
 
         sqs_fastpath.install()
         moto_overhead.install()
+        metric_store.install()
         alarms.register_cloudformation_alarm()
         return ApiErrors(app)  # AWS API errors on demand (chaos: SQS away, DynamoDB fine)
     return app

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gameday.errors import HarnessError
 from gameday.settings import Settings
+from system_under_test.telemetry import INGEST_LATENCY, SERVER_ERRORS, WORKER_ERRORS
 
 #: The structured fault document when no fault is active.
 NO_FAULT: dict[str, Any] = {"mode": "none", "expiresAt": None}
@@ -35,13 +36,17 @@ class Resources:
     failure_mode_parameter: str
     fault_parameter: str
     dlq_alarm: str
+    api_errors_alarm: str
+    worker_errors_alarm: str
+    ingest_latency_alarm: str
+    metrics_namespace: str
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
 def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Resources:
-    """Create (or find) queues, tables, parameters and the DLQ alarm; returns where they are.
+    """Create (or find) queues, tables, parameters and alarms; returns where they are.
 
     ``redrive=False`` leaves the orders queue without its redrive policy: only the
     ``no-redrive-policy`` variant asks for that.
@@ -66,9 +71,9 @@ def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Reso
             _table(dynamodb, table, settings.table_key, ttl_attribute=None)
         _parameter(ssm, settings.failure_mode_parameter, "none")
         _parameter(ssm, settings.fault_parameter, json.dumps(NO_FAULT))
-        session.client("cloudwatch").put_metric_alarm(
-            **dlq_alarm(settings.dlq_alarm, settings.dlq_name, settings.alarm_period_seconds)
-        )
+        cloudwatch = session.client("cloudwatch")
+        for alarm in alarms(settings):
+            cloudwatch.put_metric_alarm(**alarm)
     except (ClientError, BotoCoreError) as exc:
         raise HarnessError(
             f"provisioning failed: {exc}",
@@ -86,26 +91,73 @@ def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Reso
         failure_mode_parameter=settings.failure_mode_parameter,
         fault_parameter=settings.fault_parameter,
         dlq_alarm=settings.dlq_alarm,
+        api_errors_alarm=settings.api_errors_alarm,
+        worker_errors_alarm=settings.worker_errors_alarm,
+        ingest_latency_alarm=settings.ingest_latency_alarm,
+        metrics_namespace=settings.metrics_namespace,
     )
 
 
-def dlq_alarm(name: str, dlq_name: str, period: int) -> dict[str, Any]:
-    """The alarm on a message in the DLQ (PutMetricAlarm; template.yaml declares the same)."""
-    return {
-        "AlarmName": name,
-        "AlarmDescription": "A message reached the orders DLQ: poison, or a healthy order lost",
-        "Namespace": "AWS/SQS",
-        "MetricName": "ApproximateNumberOfMessagesVisible",
-        "Dimensions": [{"Name": "QueueName", "Value": dlq_name}],
-        "Statistic": "Maximum",
-        "Period": period,
-        "EvaluationPeriods": 1,
-        "DatapointsToAlarm": 1,
-        "Threshold": 0.0,
-        "ComparisonOperator": "GreaterThanThreshold",
-        "TreatMissingData": "notBreaching",
-        "Tags": [{"Key": "gameday:system", "Value": "reference"}],
-    }
+#: The alarms' objectives, as the template's (ingest p99 is the ingest-latency SLO's 250 ms).
+API_5XX_PER_PERIOD = 5
+WORKER_ERRORS_PER_PERIOD = 10
+INGEST_P99_MS = 250
+
+
+def alarms(settings: Settings) -> list[dict[str, Any]]:
+    """The stack's CloudWatch alarms (PutMetricAlarm; template.yaml declares the same)."""
+    period, namespace = settings.alarm_period_seconds, settings.metrics_namespace
+
+    def alarm(name: str, description: str, threshold: float, **metric: Any) -> dict[str, Any]:
+        return {
+            "AlarmName": name,
+            "AlarmDescription": description,
+            **metric,
+            "Period": period,
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+            "Threshold": float(threshold),
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "Tags": [{"Key": "gameday:system", "Value": "reference"}],
+        }
+
+    def ours(service: str, name: str) -> dict[str, Any]:
+        dimensions = [{"Name": "service", "Value": service}]
+        return {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions}
+
+    return [
+        alarm(
+            settings.dlq_alarm,
+            "A message reached the orders DLQ: poison, or a healthy order lost",
+            0,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": settings.dlq_name}],
+            Statistic="Maximum",
+        ),
+        alarm(
+            settings.api_errors_alarm,
+            "The API answered POST /events with 5xx: orders were refused",
+            API_5XX_PER_PERIOD,
+            **ours("api", SERVER_ERRORS),
+            Statistic="Sum",
+        ),
+        alarm(
+            settings.worker_errors_alarm,
+            "Workers failed messages (retried or dead-lettered)",
+            WORKER_ERRORS_PER_PERIOD,
+            **ours("worker", WORKER_ERRORS),
+            Statistic="Sum",
+        ),
+        alarm(
+            settings.ingest_latency_alarm,
+            "POST /events p99 latency is over the ingest-latency objective",
+            INGEST_P99_MS,
+            **ours("api", INGEST_LATENCY),
+            ExtendedStatistic="p99",
+        ),
+    ]
 
 
 def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:

@@ -30,6 +30,7 @@ import psutil
 
 from gameday import settings as names
 from gameday.errors import HarnessError
+from gameday.measure import sources
 from gameday.settings import Settings
 from gameday.stack import cloudformation
 from gameday.stack import state as statefile
@@ -130,6 +131,7 @@ def system_env(
         "SUT_DOWNSTREAM_URL": f"http://{names.LOOPBACK}:{downstream_port}",
         "SUT_DOWNSTREAM_TIMEOUT_SECONDS": str(settings.worker_timeout_seconds),
         "SUT_MAX_RECEIVE_COUNT": str(settings.max_receive_count),
+        "SUT_METRICS_NAMESPACE": resources.metrics_namespace,
         # several API processes share one limit through DynamoDB; one keeps it in memory
         "SUT_RATE_LIMIT_TABLE": resources.rate_limit_table if settings.api_processes > 1 else "",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
@@ -255,6 +257,10 @@ class Supervisor:
         }
         if self.variant:
             self.state["variant"] = self.variant.as_dict()
+        # scrape or cloudwatch; unset, a stack made from the template reads CloudWatch
+        self.state["metrics_source"] = sources.choose(
+            self.state, self.settings.metrics_source or ("cloudwatch" if self.from_template else "")
+        )
 
     def _start_backend(self) -> _EndpointSession:
         """Start the backend; returns a boto3 session for it, its clients made."""
@@ -361,7 +367,8 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **part.env, "PYTHONUNBUFFERED": "1"},
+            # the instance dimension of the part's CloudWatch metrics is its name
+            env={**os.environ, **part.env, "PYTHONUNBUFFERED": "1", "SUT_INSTANCE": part.name},
             preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads yet)
             process_group=0,  # Ctrl-C reaches the supervisor, which stops parts in order
         )

@@ -8,6 +8,7 @@ from typing import Any
 from system_under_test.api.app import Dependencies, create_app
 from system_under_test.config import SutConfig, with_keys_from_ssm
 from system_under_test.runtime import aws_client, serve, serve_processes
+from system_under_test.telemetry import local_publisher
 
 
 def app_from_env() -> Any:
@@ -22,7 +23,14 @@ def app_from_env() -> Any:
         ssm=aws_client("ssm", read_timeout=budget / 5, attempts=1),  # faults keep their last value
     )
     config = with_keys_from_ssm(config, deps.ssm)
-    return create_app(config, deps)
+    app = create_app(config, deps)
+    local_publisher(
+        app.state.telemetry,
+        config.metrics_namespace,
+        config.metrics_flush_seconds,
+        lambda: aws_client("cloudwatch", read_timeout=2, attempts=1),
+    )
+    return app
 
 
 def main() -> None:

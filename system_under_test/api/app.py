@@ -49,6 +49,7 @@ from system_under_test.circuit import CircuitBreaker
 from system_under_test.config import MAX_BODY_BYTES, SutConfig
 from system_under_test.exceptions import ApiError
 from system_under_test.faults import FaultSwitch
+from system_under_test.telemetry import Telemetry
 
 logger = Logger(service="api")
 
@@ -67,11 +68,13 @@ class Dependencies:
     sqs: Any
     dynamodb: Any
     ssm: Any
+    telemetry: Telemetry | None = None  # CloudWatch metrics; flushed by whoever runs the app
 
 
 def create_app(config: SutConfig, deps: Dependencies) -> FastAPI:
     app = FastAPI(title="reference ingestion API", docs_url=None, redoc_url=None)
-    metrics = ApiMetrics()
+    metrics = ApiMetrics(deps.telemetry or Telemetry("api", config.instance))
+    app.state.telemetry = metrics.telemetry
     faults = FaultSwitch.from_config(deps.ssm, config)
     sqs_circuit = CircuitBreaker.from_config("sqs_publish", config)
     publisher = Publisher(
@@ -147,7 +150,7 @@ def _install_error_handling(app: FastAPI, metrics: ApiMetrics) -> None:
     """Correlation ids, request metrics, and every error as the JSON error shape."""
 
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        metrics.rejected.labels(reason=exc.code).inc()
+        metrics.refused(exc.code)
         body: dict[str, Any] = {
             "code": exc.code,
             "message": exc.message,
@@ -240,8 +243,7 @@ class Observe:
                 await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(route=route, status=str(status[0])).inc()
-            self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
+            self.metrics.answered(route, status[0], time.perf_counter() - started)
 
 
 def rate_limiter(config: SutConfig, dynamodb: Any) -> TokenBuckets | DynamoTokenBuckets:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from typing import Any
 
 from mangum import Mangum
@@ -9,14 +11,21 @@ from mangum import Mangum
 from system_under_test.api.app import Dependencies, create_app
 from system_under_test.config import SutConfig, with_keys_from_ssm
 from system_under_test.runtime import aws_client
+from system_under_test.telemetry import Telemetry, emit_emf
 
-_handler: Mangum | None = None
+_built: tuple[Mangum, Telemetry, str] | None = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler  # noqa: PLW0603 (built once per Lambda instance, on first use)
-    if _handler is None:
+    global _built  # noqa: PLW0603 (built once per Lambda instance, on first use)
+    if _built is None:
         deps = Dependencies(aws_client("sqs"), aws_client("dynamodb"), aws_client("ssm"))
         config = with_keys_from_ssm(SutConfig.from_env(), deps.ssm)
-        _handler = Mangum(create_app(config, deps), lifespan="off")
-    return _handler(event, context)  # type: ignore[no-any-return]
+        telemetry = Telemetry("api", os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""))
+        app = create_app(config, replace(deps, telemetry=telemetry))
+        _built = (Mangum(app, lifespan="off"), telemetry, config.metrics_namespace)
+    mangum, telemetry, namespace = _built
+    try:
+        return mangum(event, context)  # type: ignore[no-any-return]
+    finally:  # Powertools Metrics: the metrics reach CloudWatch through the logs
+        emit_emf(telemetry.drain(), namespace)

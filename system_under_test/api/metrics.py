@@ -1,4 +1,4 @@
-"""Prometheus metrics of the API, in their own registry (served at GET /metrics)."""
+"""The API's metrics: Prometheus (its own registry, GET /metrics) and CloudWatch (telemetry)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from system_under_test import telemetry as cw
 from system_under_test.circuit import STATE_NUMBER, CircuitBreaker
 from system_under_test.faults import FAILURE_MODES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 
 
+INGEST_ROUTE = "/events"
+
+
 class ApiMetrics:
-    def __init__(self) -> None:
+    def __init__(self, telemetry: cw.Telemetry | None = None) -> None:
+        self.telemetry = telemetry or cw.Telemetry("api")
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "sut_api_requests",
@@ -46,6 +51,23 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def answered(self, route: str, status: int, seconds: float) -> None:
+        """One HTTP answer: Prometheus for every route, CloudWatch for ingestion."""
+        self.requests.labels(route=route, status=str(status)).inc()
+        self.latency.labels(route=route).observe(seconds)
+        if route != INGEST_ROUTE:
+            return
+        self.telemetry.count(cw.RESPONSES, status=str(status))
+        self.telemetry.observe_ms(cw.INGEST_LATENCY, seconds * 1000)
+        if status == 202:
+            self.telemetry.count(cw.ACCEPTED)
+        elif status >= 500:
+            self.telemetry.count(cw.SERVER_ERRORS)
+
+    def refused(self, code: str) -> None:
+        self.rejected.labels(reason=code).inc()
+        self.telemetry.count(cw.REJECTED, code=code)
+
     def watch(self, circuits: dict[str, CircuitBreaker], fault_mode: Callable[[], str]) -> None:
         """Gauges read at scrape time: circuit states and the active fault."""
         state = Gauge(
@@ -56,6 +78,11 @@ class ApiMetrics:
         )
         for name, circuit in circuits.items():
             state.labels(circuit=name).set_function(lambda c=circuit: STATE_NUMBER[c.state])  # type: ignore[misc]
+            self.telemetry.gauge(
+                cw.CIRCUIT_STATE,
+                lambda c=circuit: STATE_NUMBER[c.state],  # type: ignore[misc]
+                circuit=name,
+            )
         active = Gauge(
             "sut_fault_active", "1 for the active fault mode", ["mode"], registry=self.registry
         )

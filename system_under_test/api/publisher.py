@@ -27,6 +27,7 @@ from system_under_test.api.metrics import ApiMetrics
 from system_under_test.circuit import CircuitBreaker, CircuitOpenError
 from system_under_test.exceptions import ApiError
 from system_under_test.faults import FaultSwitch
+from system_under_test.telemetry import PUBLISH_FAILURES
 
 _THROTTLING = {"Throttling", "ThrottlingException", "RequestThrottled", "ServiceUnavailable"}
 
@@ -136,8 +137,10 @@ class Publisher:
                         )
                     )
         except CircuitOpenError as exc:
+            self._metrics.telemetry.count(PUBLISH_FAILURES)
             raise _unavailable("the queue is unavailable (circuit open)", exc.retry_after) from None
         except (ClientError, BotoCoreError) as exc:
+            self._metrics.telemetry.count(PUBLISH_FAILURES)
             waited = time.monotonic() - started
             raise _unavailable(
                 f"the queue did not accept the event within {waited:.1f} s ({type(exc).__name__})",

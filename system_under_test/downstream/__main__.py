@@ -9,6 +9,7 @@ from system_under_test.config import SutConfig
 from system_under_test.downstream.app import DynamoEffectStore, create_app
 from system_under_test.faults import FaultSwitch
 from system_under_test.runtime import aws_client, serve
+from system_under_test.telemetry import Telemetry, local_publisher
 
 
 def main() -> None:
@@ -23,7 +24,14 @@ def main() -> None:
         if config.effects_table
         else None
     )
-    serve(create_app(faults, rng, store), args.port)
+    app = create_app(faults, rng, store, Telemetry("downstream", config.instance))
+    local_publisher(
+        app.state.telemetry,
+        config.metrics_namespace,
+        config.metrics_flush_seconds,
+        lambda: aws_client("cloudwatch", read_timeout=2, attempts=1),
+    )
+    serve(app, args.port)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from system_under_test.faults import FaultSwitch
+from system_under_test.telemetry import EFFECTS_APPLIED, Telemetry
 
 #: A hanging downstream still lets go eventually, so no request lives forever.
 HANG_SECONDS = 120.0
@@ -174,9 +175,11 @@ def create_app(
     faults: FaultSwitch | None,
     rng: random.Random | None = None,
     store: EffectStore | None = None,
+    telemetry: Telemetry | None = None,
 ) -> FastAPI:
     app = FastAPI(title="reference downstream", docs_url=None, redoc_url=None)
     ledger = Ledger(store)
+    app.state.telemetry = telemetry = telemetry or Telemetry("downstream")
     chance = rng or random.Random()  # noqa: S311 (fault injection, not security)
     app.state.ledger = ledger
 
@@ -214,6 +217,8 @@ def create_app(
                 ledger.failed(order_id)
                 return _error(fault.status_code, "INJECTED_FAULT", f"fault {fault.mode}")
         effect, applied = await ledger.apply(idempotency_key, order)
+        if applied:
+            telemetry.count(EFFECTS_APPLIED)
         return JSONResponse(
             {**effect, "replayed": not applied}, status_code=201 if applied else 200
         )

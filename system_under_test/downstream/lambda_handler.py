@@ -8,6 +8,7 @@ one instance's memory (not yet a table scan per request).
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -17,16 +18,23 @@ from system_under_test.config import SutConfig
 from system_under_test.downstream.app import DynamoEffectStore, create_app
 from system_under_test.faults import FaultSwitch
 from system_under_test.runtime import aws_client
+from system_under_test.telemetry import Telemetry, emit_emf
 
-_handler: Mangum | None = None
+_built: tuple[Mangum, Telemetry, str] | None = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler  # noqa: PLW0603 (built once per Lambda instance, on first use)
-    if _handler is None:
+    global _built  # noqa: PLW0603 (built once per Lambda instance, on first use)
+    if _built is None:
         config = SutConfig.from_env()
         faults = FaultSwitch.from_config(aws_client("ssm"), config)
         rng = random.Random(config.fault_seed) if config.fault_seed else None  # noqa: S311
         store = DynamoEffectStore(aws_client("dynamodb"), config.effects_table)
-        _handler = Mangum(create_app(faults, rng, store), lifespan="off")
-    return _handler(event, context)  # type: ignore[no-any-return]
+        telemetry = Telemetry("downstream", os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""))
+        app = create_app(faults, rng, store, telemetry)
+        _built = (Mangum(app, lifespan="off"), telemetry, config.metrics_namespace)
+    mangum, telemetry, namespace = _built
+    try:
+        return mangum(event, context)  # type: ignore[no-any-return]
+    finally:  # Powertools Metrics: the metrics reach CloudWatch through the logs
+        emit_emf(telemetry.drain(), namespace)

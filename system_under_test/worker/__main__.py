@@ -8,6 +8,7 @@ import threading
 
 from system_under_test.config import SutConfig
 from system_under_test.runtime import aws_client, freeze_startup_heap
+from system_under_test.telemetry import local_publisher
 from system_under_test.worker.handler import build_processor
 from system_under_test.worker.metrics import serve_metrics
 from system_under_test.worker.poller import Poller
@@ -32,6 +33,12 @@ def main() -> None:
     poller = Poller(sqs, config, processor, args.visibility_timeout, stop)
     if args.metrics_port:
         serve_metrics(processor, poller, args.metrics_port)
+    publisher = local_publisher(
+        processor.telemetry,
+        config.metrics_namespace,
+        config.metrics_flush_seconds,
+        lambda: aws_client("cloudwatch", read_timeout=2, attempts=1),
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     freeze_startup_heap()
@@ -39,6 +46,8 @@ def main() -> None:
         poller.run()
     finally:
         processor.downstream.close()
+        if publisher is not None:
+            publisher.stop()
 
 
 if __name__ == "__main__":

@@ -39,9 +39,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
 )
 
-from system_under_test.circuit import CLOSED, OPEN, CircuitBreaker, CircuitOpenError
+from system_under_test import telemetry as cw
+from system_under_test.circuit import CLOSED, OPEN, STATE_NUMBER, CircuitBreaker, CircuitOpenError
 from system_under_test.config import SutConfig
 from system_under_test.exceptions import ProcessingError
+from system_under_test.telemetry import Telemetry
 from system_under_test.worker.downstream import DownstreamClient
 from system_under_test.worker.validation import check_order, parse_envelope
 
@@ -59,6 +61,7 @@ class WorkerDeps:
     sqs: Any
     dynamodb: Any
     downstream: DownstreamClient
+    telemetry: Telemetry | None = None  # CloudWatch metrics; flushed by whoever runs it
 
 
 class BatchProcessor:
@@ -81,6 +84,12 @@ class BatchProcessor:
         )
         self.last_outcomes: dict[str, str] = {}
         self.on_outcome: Callable[[str], None] = lambda _outcome: None  # metrics hook
+        self.telemetry = deps.telemetry or Telemetry("worker", config.instance)
+        self.telemetry.gauge(
+            cw.CIRCUIT_STATE,
+            lambda: STATE_NUMBER[self.downstream.circuit.state],
+            circuit="downstream",
+        )
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Process one SQS batch; returns the partial batch response."""
@@ -95,6 +104,9 @@ class BatchProcessor:
             outcome = self._handle_record(record)
             self.last_outcomes[record["messageId"]] = outcome
             self.on_outcome(outcome)
+            self.telemetry.count(cw.MESSAGES, outcome=outcome)
+            if outcome in (RETRY, DEAD_LETTERED):
+                self.telemetry.count(cw.WORKER_ERRORS)
         failures = [
             {"itemIdentifier": message_id}
             for message_id, outcome in self.last_outcomes.items()

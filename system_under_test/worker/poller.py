@@ -25,6 +25,7 @@ from aws_lambda_powertools import Logger
 
 from system_under_test.circuit import OPEN
 from system_under_test.config import SutConfig
+from system_under_test.telemetry import RECEIVE_CALLS, RECEIVE_CALLS_WHILE_OPEN
 from system_under_test.worker.handler import (
     DEAD_LETTERED,
     DEFERRED,
@@ -74,6 +75,10 @@ class Poller:
     def poll_once(self) -> int:
         """Receive one batch, handle and settle it; returns how many messages it held."""
         self.receive_calls += 1
+        telemetry = self._processor.telemetry
+        telemetry.count(RECEIVE_CALLS, instance=telemetry.instance)
+        if self._processor.downstream.circuit.state == OPEN:  # a half-open probe is not OPEN
+            telemetry.count(RECEIVE_CALLS_WHILE_OPEN, instance=telemetry.instance)
         try:
             messages = self._sqs.receive_message(
                 QueueUrl=self._config.queue_url,

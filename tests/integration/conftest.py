@@ -26,6 +26,7 @@ STACK_ENV = {
     "SUT_CIRCUIT_RESET_SECONDS": "2",
     "SUT_DOWNSTREAM_ATTEMPTS": "2",
     "SUT_WORKER_WAIT_SECONDS": "1",
+    "GAMEDAY_ALARM_PERIOD_SECONDS": "10",  # alarms settle in seconds between tests
 }
 
 

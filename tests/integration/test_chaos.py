@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gameday.project import bundled_experiments
+from gameday.run import stack_env
 from scenarios.experiment_files import action, experiment, slow_api_under_traffic
 from tests.conftest import gameday_env, run_gameday
 from tests.integration.conftest import System
@@ -29,7 +30,12 @@ CHAOS = [sys.executable, "-m", "chaostoolkit", "--no-log-file"]
 def chaos_run(system: System, experiment: Path, run_dir: Path, *extra: str) -> Any:
     return subprocess.run(
         [*CHAOS, "run", str(experiment), "--journal-path", str(run_dir / "journal.json"), *extra],
-        env=gameday_env(system.state_dir, GAMEDAY_RUN_DIR=str(run_dir), GAMEDAY_TIME_SCALE="0.1"),
+        env=gameday_env(
+            system.state_dir,
+            GAMEDAY_RUN_DIR=str(run_dir),
+            GAMEDAY_TIME_SCALE="0.1",
+            **stack_env(system.state_dir),  # as `gameday run` hands it (chaostoolkit-aws)
+        ),
         capture_output=True,
         text=True,
         timeout=400,

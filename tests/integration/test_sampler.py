@@ -10,26 +10,27 @@ from chaoslib.exceptions import ActivityFailed
 
 from gameday.chaos import context
 from gameday.chaos.slo.probes import slo_not_breached, slo_status
+from gameday.measure import sources
 from gameday.measure.sampler import TimelineSampler, read_timeline
+from gameday.settings import ENV_METRICS_SOURCE
 from tests.integration.conftest import System, order
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("source", sources.SOURCES)
 def test_timeline_records_queues_circuits_fault_and_traffic(
-    healthy: System, tmp_path: Path
+    healthy: System, tmp_path: Path, source: str
 ) -> None:
     sqs = healthy.aws("sqs")
     calls: list[str] = []
     sqs.meta.events.register("before-call.sqs.*", lambda model, **_: calls.append(model.name))
-    workers = [p["endpoint"] for n, p in healthy.status["parts"].items() if n.startswith("worker")]
     sampler = TimelineSampler(
         tmp_path,
         sqs,
         healthy.resources["queue_url"],
         healthy.resources["dlq_url"],
-        healthy.api,
-        workers,
+        sources.for_stack(healthy.status, source),
         interval=0.5,
     )
     sampler.start()
@@ -55,9 +56,11 @@ def test_timeline_records_queues_circuits_fault_and_traffic(
     assert calls == ["GetQueueAttributes"] * (2 * sampler.samples)  # one per queue per sample
 
 
+@pytest.mark.parametrize("source", sources.SOURCES)
 def test_an_slo_over_a_window_judges_only_the_recent_seconds(
-    healthy: System, tmp_path: Path
+    healthy: System, tmp_path: Path, source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(ENV_METRICS_SOURCE, source)
     sampler = TimelineSampler.for_stack(tmp_path, healthy.status)
     with pytest.raises(ActivityFailed, match="gameday control"):
         slo_status("ingest-latency", window_seconds=5)  # no control, no timeline
@@ -71,7 +74,7 @@ def test_an_slo_over_a_window_judges_only_the_recent_seconds(
             assert healthy.post(order(f"window-slow-{n}")).status_code == 202
         healthy.clear_faults()
         healthy.wait_for(lambda: healthy.active_fault() == "none", 10, "the fault off")
-        ended = time.monotonic() + 2.0
+        ended = time.monotonic() + 2.0 + sources.LAG_S  # CloudWatch's view trails
         while time.monotonic() < ended:
             assert healthy.post(order("window-fast")).status_code == 202
             time.sleep(0.05)

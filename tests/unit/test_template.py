@@ -14,6 +14,7 @@ import pytest
 from gameday.settings import Settings
 from gameday.stack.provision import provision
 from system_under_test import config as sut_config
+from system_under_test.telemetry import NAMESPACE
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "system_under_test" / "template.yaml"
 #: Template resource -> the Settings field naming what provision.py makes for it.
@@ -25,6 +26,12 @@ TABLES = {
     "EffectsTable": "effects_table",
 }
 PARAMETERS = {"FailureModeParameter": "failure_mode_parameter", "FaultParameter": "fault_parameter"}
+ALARMS = {
+    "DlqNotEmptyAlarm": "dlq_alarm",
+    "ApiServerErrorsAlarm": "api_errors_alarm",
+    "WorkerErrorsAlarm": "worker_errors_alarm",
+    "IngestLatencyAlarm": "ingest_latency_alarm",
+}
 
 
 def _template() -> dict[str, Any]:
@@ -91,14 +98,15 @@ def _provisioned() -> dict[str, Any]:
             resource: ssm.get_parameter(Name=getattr(settings, field))["Parameter"]
             for resource, field in PARAMETERS.items()
         }
-        (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=[made.dlq_alarm])[
-            "MetricAlarms"
-        ]
+        names = {resource: getattr(made, field) for resource, field in ALARMS.items()}
+        found = session.client("cloudwatch").describe_alarms(AlarmNames=list(names.values()))
+        by_name = {a["AlarmName"]: a for a in found["MetricAlarms"]}
+        alarms = {resource: by_name[name] for resource, name in names.items()}
     return {
         "queues": queues,
         "tables": tables,
         "parameters": parameters,
-        "alarm": alarm,
+        "alarms": alarms,
         "settings": settings,
     }
 
@@ -125,20 +133,29 @@ def test_the_template_and_provision_py_agree() -> None:
         assert properties["Name"]["Fn::Sub"].endswith(parameter["Name"]), resource
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["SUT_MAX_RECEIVE_COUNT"] == str(settings.max_receive_count)
-    declared, alarm = resources["DlqNotEmptyAlarm"]["Properties"], made["alarm"]
-    for key in (
-        "Namespace",
-        "MetricName",
-        "Statistic",
-        "EvaluationPeriods",
-        "DatapointsToAlarm",
-        "ComparisonOperator",
-        "TreatMissingData",
-    ):
-        assert declared[key] == alarm[key], key
-    assert float(declared["Threshold"]) == alarm["Threshold"]
-    assert defaults["AlarmPeriodSeconds"]["Default"] == alarm["Period"]
-    assert declared["Dimensions"][0]["Name"] == alarm["Dimensions"][0]["Name"] == "QueueName"
+    for resource, alarm in made["alarms"].items():
+        declared = resources[resource]["Properties"]
+        for key in (
+            "MetricName",
+            "Statistic",
+            "ExtendedStatistic",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "ComparisonOperator",
+            "TreatMissingData",
+        ):
+            assert declared.get(key) == alarm.get(key), (resource, key)
+        assert float(declared["Threshold"]) == alarm["Threshold"], resource
+        assert defaults["AlarmPeriodSeconds"]["Default"] == alarm["Period"], resource
+        (dimension,) = declared["Dimensions"]
+        assert [dimension["Name"]] == [d["Name"] for d in alarm["Dimensions"]], resource
+        if declared["Namespace"] == {"Ref": "MetricsNamespace"}:
+            assert defaults["MetricsNamespace"]["Default"] == alarm["Namespace"], resource
+            assert dimension["Value"] == alarm["Dimensions"][0]["Value"], resource
+        else:
+            assert declared["Namespace"] == alarm["Namespace"], resource
+    assert defaults["MetricsNamespace"]["Default"] == settings.metrics_namespace == NAMESPACE
+    assert env["SUT_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
 
 
 def test_every_variable_the_template_sets_is_one_the_system_reads() -> None:

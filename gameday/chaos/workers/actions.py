@@ -8,8 +8,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from gameday.chaos import context, web
-from system_under_test.circuit import OPEN, STATE_NAME
+from gameday.chaos import context
+from gameday.measure.sources import CloudWatchSource
+from system_under_test.circuit import OPEN
 
 __all__ = ["expect_consumption_paused", "kill_worker", "pause_workers", "resume_workers"]
 
@@ -84,34 +85,29 @@ def expect_consumption_paused(
 ) -> dict[str, Any]:
     """With the downstream circuit open, the workers must stop receiving messages.
 
-    Watches each worker's circuit state and ReceiveMessage calls (one /metrics scrape
-    gives both) every 0.1 s for ``seconds``. A call made while the circuit stayed open
-    fails the action: a worker that kept receiving and deferring would burn every
-    message's receive count and dead-letter healthy orders. Calls for the circuit's
-    half-open probes are allowed. Returns the calls per worker.
+    A ReceiveMessage call made while a worker's circuit stayed open fails the action: a
+    worker that kept receiving and deferring would burn every message's receive count and
+    dead-letter healthy orders. Calls for the circuit's half-open probes are allowed.
+
+    Scraped: each worker's circuit state, times opened and ReceiveMessage calls every 0.1 s
+    for ``seconds``. From CloudWatch: each worker's ``ReceiveCallsWhileOpen`` over
+    ``seconds`` (read once CloudWatch has them). Returns the calls per worker.
     """
-    needs = "watching consumption needs each worker's /metrics"
-    parts = context.local_stack(configuration, needs)["parts"]
-    workers = {name: p["endpoint"] for name, p in parts.items() if name.startswith("worker-")}
-    previous = {name: _circuit_and_receives(url) for name, url in workers.items()}
-    if OPEN not in {state for state, _, _ in previous.values()}:
-        raise ActivityFailed("no worker's downstream circuit is open: there is nothing to pause")
-    calls = dict.fromkeys(workers, 0)
-    while_open = dict.fromkeys(workers, 0)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        for name, url in workers.items():
-            (was, before, opened_before), (now, after, opened) = (
-                previous[name],
-                _circuit_and_receives(url),
+    source = context.metrics(configuration)
+    try:
+        workers = source.workers()
+        if OPEN not in {w["circuit"] for w in workers.values()}:
+            raise ActivityFailed(
+                "no worker's downstream circuit is open: there is nothing to pause"
             )
-            made = max(0, after - before)  # a restarted worker starts again from zero
-            calls[name] += made
-            # open at both scrapes and never re-opened between them: no half-open probe ran
-            if was == now == OPEN and opened == opened_before:
-                while_open[name] += made
-            previous[name] = (now, after, opened)
+        if isinstance(source, CloudWatchSource):
+            time.sleep(seconds)
+            while_open = source.receives_while_open(seconds)
+            calls = while_open
+        else:
+            calls, while_open = _watch_receives(source, workers, seconds)
+    finally:
+        source.close()
     if any(while_open.values()):
         raise ActivityFailed(
             f"workers kept receiving with their circuit open: {while_open} ReceiveMessage"
@@ -121,14 +117,22 @@ def expect_consumption_paused(
     return {"seconds": seconds, "receive_calls": calls}
 
 
-def _circuit_and_receives(endpoint: str) -> tuple[str, int, int]:
-    """A worker's circuit state, ReceiveMessage calls and times opened, from one scrape."""
-    state, calls, opened = "unknown", 0, 0
-    for sample in web.metric_samples(endpoint):
-        if sample.labels.get("circuit") == "downstream" and sample.name == "sut_circuit_state":
-            state = STATE_NAME.get(int(sample.value), "unknown")
-        elif sample.labels.get("circuit") == "downstream" and sample.name == "sut_circuit_opened":
-            opened = int(sample.value)
-        elif sample.name == "sut_worker_receive_calls":
-            calls = int(sample.value)
-    return state, calls, opened
+def _watch_receives(
+    source: Any, previous: dict[str, dict[str, Any]], seconds: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each worker's ReceiveMessage calls, and those made while its circuit stayed open."""
+    calls = dict.fromkeys(previous, 0.0)
+    while_open = dict.fromkeys(previous, 0.0)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = source.workers()
+        for name, was in previous.items():
+            current = now.get(name, {"circuit": "unknown", "receives": 0, "opened": 0})
+            made = max(0, current["receives"] - was["receives"])  # a restart starts from zero
+            calls[name] += made
+            # open at both scrapes and never re-opened between them: no half-open probe ran
+            if was["circuit"] == current["circuit"] == OPEN and current["opened"] == was["opened"]:
+                while_open[name] += made
+            previous[name] = current
+    return calls, while_open

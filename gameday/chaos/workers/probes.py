@@ -1,8 +1,5 @@
-"""How many workers answer on their health endpoint."""
+"""How many workers are alive, by the stack's metrics source."""
 
-import contextlib
-
-import httpx
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
@@ -11,12 +8,10 @@ __all__ = ["workers_alive"]
 
 
 def workers_alive(configuration: Configuration = None, secrets: Secrets = None) -> int:
-    """Workers whose /metrics endpoint answers within 2 s, a count."""
-    alive = 0
-    state = context.local_stack(configuration, "counting workers needs their /metrics")
-    for name, part in state["parts"].items():
-        if not name.startswith("worker-"):
-            continue
-        with contextlib.suppress(httpx.HTTPError):
-            alive += httpx.get(part["endpoint"] + "/metrics", timeout=2).status_code == 200
-    return alive
+    """Workers alive, a count: answering on /metrics within 1 s (a scrape), or having
+    published their circuit state within the last 5 s (CloudWatch: Lambda instances too)."""
+    source = context.metrics(configuration)
+    try:
+        return len(source.workers())
+    finally:
+        source.close()
