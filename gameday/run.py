@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
 from gameday.errors import (
     EXIT_ABORTED,
     EXIT_BREACHED,
@@ -35,6 +38,7 @@ from gameday.errors import (
     HarnessError,
 )
 from gameday.measure import slo, verdict
+from gameday.measure.guardrail import missing_alarms, resolve_alarms
 from gameday.project import Project, run_folder
 from gameday.report import publish, read_json
 from gameday.settings import ENV_STATE_DIR, Settings
@@ -105,6 +109,7 @@ def main(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO)
     with _sigterm_as_ctrl_c(), _stack(settings, run_dir, args.seed, progress) as state_dir:
         private = state_dir != settings.state_dir
         target = "a private stack" if private else f"the running stack in {state_dir}"
+        _check_stop_conditions(experiments, state_dir)
         aws_env = stack_env(state_dir)
         for n, path in enumerate(experiments, 1):
             progress(f"experiment {n}/{len(experiments)}: {path.stem}")
@@ -147,6 +152,36 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _check_stop_conditions(experiments: list[Path], state_dir: Path) -> None:
+    """Every alarm an experiment's gameday control stops on exists on the stack (exit 3)."""
+    state = statefile.read_state(Settings(state_dir=state_dir)) or {}
+    for path in experiments:
+        try:
+            spec = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # chaos validate has accepted it: JSON, or nothing to check
+        for control in (spec or {}).get("controls", []) if isinstance(spec, dict) else []:
+            arguments = (control.get("provider") or {}).get("arguments") or {}
+            names = resolve_alarms(
+                state.get("resources", {}), list(arguments.get("stop_on_alarms") or [])
+            )
+            try:
+                missing = missing_alarms(statefile.aws_client(state, "cloudwatch"), names)
+            except (ClientError, BotoCoreError) as exc:
+                raise HarnessError(
+                    f"{path}: controls: {control.get('name')}: stop_on_alarms: cannot read the"
+                    f" alarms ({type(exc).__name__})",
+                    "the credentials need cloudwatch:DescribeAlarms",
+                ) from None
+            if missing:
+                raise HarnessError(
+                    f"{path}: controls: {control.get('name')}: stop_on_alarms: no CloudWatch"
+                    f" alarm named {', '.join(missing)}",
+                    "name an alarm of this account and region, or one of the stack's roles:"
+                    " dlq_alarm, api_errors_alarm, worker_errors_alarm, ingest_latency_alarm",
+                )
+
+
 def _validate(path: Path) -> None:
     """``chaos validate`` first: a syntax error or an unknown activity is named, exit 3."""
     result = subprocess.run(  # noqa: S603
@@ -171,11 +206,13 @@ def _stack(settings: Settings, run_dir: Path, seed: int | None, progress: Any) -
     """The running stack's state folder, or a private stack's for the gameday's length."""
     try:
         statefile.running_state(settings)
+        running = True
+    except HarnessError:
+        running = False
+    if running:  # (an error raised in the with block must not land in the except above)
         progress(f"using the running stack ({settings.state_file})")
         yield settings.state_dir
         return
-    except HarnessError:
-        pass
     state_dir = run_dir / "stack"
     env = {**os.environ, **PRIVATE_STACK_ENV, ENV_STATE_DIR: str(state_dir)}
     for port in ("GAMEDAY_BACKEND_PORT", "GAMEDAY_API_PORT", "GAMEDAY_DOWNSTREAM_PORT"):

@@ -44,7 +44,14 @@ from gameday.chaos.faults.actions import clear_faults
 from gameday.chaos.load.actions import stop_load
 from gameday.measure import slo, verdict
 from gameday.measure.collect import collect_ledger, snapshot_baseline
-from gameday.measure.guardrail import ALARM_RULE_PREFIX, Guardrail, alarm_rules, rules_for
+from gameday.measure.guardrail import (
+    ALARM_RULE_PREFIX,
+    Guardrail,
+    alarm_rules,
+    missing_alarms,
+    resolve_alarms,
+    rules_for,
+)
 from gameday.measure.sampler import TimelineSampler
 from gameday.stack.state import aws_client
 
@@ -95,19 +102,14 @@ def before_experiment_control(
 
 def _alarms(state: dict[str, Any], names: list[str]) -> list[str]:
     """Alarm names, the stack's roles resolved; a missing alarm interrupts before the start."""
-    resources = state.get("resources", {})
-    resolved = [str(resources.get(name) or name) for name in names]
-    if not resolved:
-        return []
+    resolved = resolve_alarms(state.get("resources", {}), names)
     try:
-        cloudwatch = aws_client(state, "cloudwatch")
-        found = cloudwatch.describe_alarms(AlarmNames=resolved)["MetricAlarms"]
+        missing = missing_alarms(aws_client(state, "cloudwatch"), resolved)
     except (ClientError, BotoCoreError) as exc:
         raise InterruptExecution(
             f"gameday control: stop_on_alarms: cannot read the alarms ({exc}); the credentials"
             " need cloudwatch:DescribeAlarms"
         ) from None
-    missing = sorted(set(resolved) - {a["AlarmName"] for a in found})
     if missing:
         raise InterruptExecution(
             f"gameday control: stop_on_alarms: no CloudWatch alarm named {', '.join(missing)}"

@@ -129,6 +129,19 @@ def rules_for(
 ALARM_RULE_PREFIX = "alarm:"
 
 
+def resolve_alarms(resources: dict[str, Any], names: list[str]) -> list[str]:
+    """Alarm names, where the stack's alarms may be named by role (``dlq_alarm``, ...)."""
+    return [str(resources.get(name) or name) for name in names]
+
+
+def missing_alarms(cloudwatch: Any, names: list[str]) -> list[str]:
+    """Which of these alarms do not exist (DescribeAlarms; its errors propagate)."""
+    if not names:
+        return []
+    found = cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    return sorted(set(names) - {a["AlarmName"] for a in found})
+
+
 def alarm_rules(names: list[str], cloudwatch: Any, grace_seconds: float = 0.0) -> list[Rule]:
     """AWS FIS's stop condition: abort once any of these CloudWatch alarms is in ALARM.
 
