@@ -83,7 +83,7 @@ def before_experiment_control(
     snapshot_baseline(run_dir, state)
     sampler = TimelineSampler.for_stack(run_dir, state)
     sampler.start()
-    sampler.mark("experiment_start", title=context.get("title"))
+    sampler.mark("experiment_start", title=context.get("title"), metrics=sampler.source.name)
     run.attach_sampler(sampler)
     rules = rules_for(list(guardrails or []), lambda: sampler.latest, grace_seconds)
     if alarms:

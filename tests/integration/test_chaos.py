@@ -67,8 +67,12 @@ def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
     ledger = json.loads((tmp_path / "ledger.json").read_text())
     assert ledger["acked"] > 0 and ledger["passed"]
     assert healthy.active_fault() == "none"
-    markers = [json.loads(line).get("marker") for line in (tmp_path / "timeline.jsonl").open()]
+    lines = [json.loads(line) for line in (tmp_path / "timeline.jsonl").open()]
+    markers = [line.get("marker") for line in lines]
     assert "experiment_start" in markers and "activity_end" in markers
+    # the shared stack is made from the template: its metrics are read from CloudWatch
+    start = next(line for line in lines if line.get("marker") == "experiment_start")
+    assert start["metrics"] == "cloudwatch"
 
 
 def _experiment(tmp_path: Path, method: list[dict[str, Any]], controls: dict[str, Any]) -> Path:

@@ -15,7 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
-from gameday.chaos.api.probes import circuit_state
+from gameday.chaos.api.probes import UNKNOWN, circuit_state, why_unknown
 from gameday.measure.collect import POISON_FILE
 from gameday.measure.ledger import ACKED_FILE, AckedIds
 
@@ -163,7 +163,8 @@ def expect_circuit(
             context.mark("circuit", circuit=circuit, state=state, after_s=seconds)
             return {"circuit": circuit, "state": state, "seconds": seconds}
         if time.monotonic() - started > timeout_seconds:
+            why = f": {why_unknown(configuration)}" if found == UNKNOWN else ""
             raise ActivityFailed(
-                f"circuit {circuit} stayed {found}, not {state}, for {timeout_seconds} s"
+                f"circuit {circuit} stayed {found}, not {state}, for {timeout_seconds} s{why}"
             )
         time.sleep(0.5)
