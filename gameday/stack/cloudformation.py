@@ -96,15 +96,17 @@ def translate(template: dict[str, Any], code_uri: str, region: str) -> dict[str,
 
 
 def for_embedded_backend(translated: dict[str, Any], api_url: str) -> dict[str, Any]:
-    """The two changes moto needs; everything else deploys as it would on AWS.
+    """The three changes moto needs; everything else deploys as it would on AWS.
 
     - moto's CloudFormation has no API Gateway v2: the HTTP API, its stage and the
       permission that lets it invoke the API function go, and the ``ApiUrl`` output
       names the local API process that serves the same routes.
     - moto 5 reads ``AWS::SSM::Parameter`` tags as a list of Key/Value pairs, where
       CloudFormation documents a map: the map is rewritten as that list.
+    - moto keeps ``AWS::NoValue`` in a list as a null (an IAM role's policies then fail):
+      the AWS FIS extension's settings, off offline (``FisEnabled`` false), are removed.
     """
-    adapted: dict[str, Any] = json.loads(json.dumps(translated))
+    adapted: dict[str, Any] = _without_condition(json.loads(json.dumps(translated)), "FisEnabled")
     resources = adapted["Resources"]
     http_apis = {n for n, r in resources.items() if r["Type"].startswith("AWS::ApiGatewayV2::")}
     for name in list(resources):
@@ -117,6 +119,24 @@ def for_embedded_backend(translated: dict[str, Any], api_url: str) -> dict[str, 
             resource["Properties"]["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     adapted["Outputs"]["ApiUrl"]["Value"] = api_url
     return adapted
+
+
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _without_condition(value: Any, condition: str) -> Any:
+    """``value`` with every ``Fn::If`` on a false ``condition`` replaced by its else branch,
+    and what that leaves as ``AWS::NoValue`` dropped."""
+    if isinstance(value, dict):
+        branches = value.get("Fn::If")
+        if len(value) == 1 and isinstance(branches, list) and branches[0] == condition:
+            return _without_condition(branches[2], condition)
+        kept = {k: _without_condition(v, condition) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v != _NO_VALUE}
+    if isinstance(value, list):
+        kept_items = [_without_condition(v, condition) for v in value]
+        return [v for v in kept_items if v != _NO_VALUE]
+    return value
 
 
 def _refers_to(value: Any, names: set[str]) -> bool:

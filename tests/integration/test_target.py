@@ -114,7 +114,7 @@ def test_a_stack_missing_an_output_is_named(system: System, tmp_path: Path) -> N
     finally:
         cloudformation.delete_stack(StackName="half-a-stack")
     assert code == 3
-    assert "stack half-a-stack has no output DlqAlarm, DlqArn, DlqUrl, EffectsTable" in err, err
+    assert "stack half-a-stack has no output ApiErrorsAlarm, DlqAlarm, DlqArn, DlqUrl" in err, err
 
 
 def test_the_account_must_be_the_one_confirmed(system: System) -> None:

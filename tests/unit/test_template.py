@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from gameday.settings import Settings
+from gameday.stack.cloudformation import for_embedded_backend
 from gameday.stack.provision import provision
 from system_under_test import config as sut_config
 from system_under_test.telemetry import NAMESPACE
@@ -66,6 +67,13 @@ def test_the_template_translates_to_cloudformation_offline(monkeypatch: pytest.M
         and "Tags" not in r["Properties"]
     ]
     assert not untagged, f"resources without tags: {untagged}"
+    # the AWS FIS extension's wiring is there on AWS, and gone for the embedded backend
+    functions = [
+        r for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert all("Fn::If" in f["Properties"]["Layers"] for f in functions)
+    offline = json.dumps(for_embedded_backend(translated, "http://127.0.0.1:1")["Resources"])
+    assert "FisEnabled" not in offline and "AWS::NoValue" not in offline
 
 
 def _provisioned() -> dict[str, Any]:
