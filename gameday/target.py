@@ -41,6 +41,7 @@ def main(stack: str, confirm_account: str | None, settings: Settings, out: TextI
         resources = resources_from_outputs(outputs, stack)
         endpoints = _endpoints(outputs, stack, confirmed=account is not None)
         api_keys = _api_keys(session.client("ssm"), outputs, stack)
+        metrics = _metrics_readable(session.client("cloudwatch"), resources.metrics_namespace)
     except (ClientError, BotoCoreError) as exc:
         raise HarnessError(f"reading stack {stack} failed: {exc}", _credentials_hint()) from None
     current = statefile.read_state(settings)
@@ -67,6 +68,11 @@ def main(stack: str, confirm_account: str | None, settings: Settings, out: TextI
     print(f"targeting stack {stack} in {where} ({settings.region})", file=out)
     print(f"  api        {endpoints['api']}", file=out)
     print(f"  downstream {endpoints['downstream']}", file=out)
+    print(
+        f"  metrics    CloudWatch {resources.metrics_namespace}"
+        + ("" if metrics else " (no datapoint yet: the system publishes as it handles orders)"),
+        file=out,
+    )
     print(f"  state      {settings.state_file}; `gameday down` forgets the target", file=out)
     return EXIT_OK
 
@@ -133,6 +139,24 @@ def _account(session: Any, endpoint: str, confirm_account: str | None) -> str | 
             "switch profile (AWS_PROFILE), or pass the account you mean to --confirm-account",
         )
     return account
+
+
+def _metrics_readable(cloudwatch: Any, namespace: str) -> bool:
+    """The harness reads a deployed stack's metrics and alarms in CloudWatch; True when the
+    namespace already has metrics."""
+    try:
+        listed = cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
+        cloudwatch.describe_alarms(MaxRecords=1)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "AccessDenied" in code or "Unauthorized" in code:
+            raise HarnessError(
+                f"these credentials cannot read CloudWatch ({code})",
+                "the harness reads the system's metrics and alarms there: allow"
+                " cloudwatch:ListMetrics, GetMetricData, GetMetricStatistics and DescribeAlarms",
+            ) from None
+        raise
+    return bool(listed)
 
 
 def _credentials_hint() -> str:
