@@ -20,6 +20,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +198,20 @@ def emit_emf(aggregate: Aggregate, namespace: str) -> None:
             default_dimensions=dims,
         ):
             pass
+
+
+def lambda_instance() -> str:
+    """A Lambda instance's name for the instance dimension: its log stream."""
+    return os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+
+
+@contextmanager
+def emf_after(telemetry: Telemetry, namespace: str) -> Iterator[None]:
+    """Around one Lambda invocation: its metrics, as EMF, however it ends."""
+    try:
+        yield
+    finally:
+        emit_emf(telemetry.drain(), namespace)
 
 
 def local_publisher(

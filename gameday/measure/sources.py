@@ -39,6 +39,8 @@ SOURCES = (SCRAPE, CLOUDWATCH)
 LAG_S = 1.5
 #: An instance that published nothing for this long has stopped (or was never there).
 ALIVE_WITHIN_S = 5.0
+#: At most this many instances (dimension sets) of one metric are read.
+MAX_DIMENSION_SETS = 2000
 #: The window of each CloudWatch timeline sample (one second holds too few requests).
 SAMPLE_WINDOW_S = 5.0
 #: How far back `over_last` can look: the API scrapes of the last 15 minutes.
@@ -317,15 +319,16 @@ class CloudWatchSource:
         }
         return {instance: {"circuit": state} for instance, state in live.items()}
 
-    def receives_while_open(self, seconds: float) -> dict[str, float]:
-        """ReceiveMessage calls each worker made with its circuit open, over ``seconds``."""
+    def receives_while_open(self, since: float, until: float) -> dict[str, float]:
+        """ReceiveMessage calls each worker made with its circuit open between two moments
+        (epoch seconds; ask once CloudWatch has them, ``LAG_S`` after ``until``)."""
         sets = self._dimension_sets(cw.RECEIVE_CALLS_WHILE_OPEN, "worker")
-        period = max(1, round(seconds))
+        period = max(1, round(until - since))
         queries = [
             self._query(f"r{i}", cw.RECEIVE_CALLS_WHILE_OPEN, "Sum", period, **dims)
             for i, dims in enumerate(sets)
         ]
-        found = self._latest(queries, period)
+        found = self._latest(queries, until - since, end=until)
         return {dims["instance"]: found.get(f"r{i}", 0.0) for i, dims in enumerate(sets)}
 
     def close(self) -> None:
@@ -333,11 +336,20 @@ class CloudWatchSource:
 
     # -- the calls --------------------------------------------------------------------------
     def _dimension_sets(self, metric: str, service: str | None = None) -> list[dict[str, str]]:
+        """Each dimension set the metric had in the last 3 hours (Lambda instances come and go)."""
         filters = [{"Name": "service", "Value": service}] if service else []
-        listed = self._cloudwatch.list_metrics(
-            Namespace=self.namespace, MetricName=metric, Dimensions=filters
-        )["Metrics"]
-        sets = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in listed}
+        pages = self._cloudwatch.get_paginator("list_metrics").paginate(
+            Namespace=self.namespace,
+            MetricName=metric,
+            Dimensions=filters,
+            RecentlyActive="PT3H",
+            PaginationConfig={"MaxItems": MAX_DIMENSION_SETS},
+        )
+        sets = {
+            tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))
+            for page in pages
+            for m in page["Metrics"]
+        }
         return [dict(s) for s in sorted(sets)]
 
     def _query(self, id_: str, metric: str, stat: str, period: int, **dims: str) -> dict[str, Any]:
@@ -355,10 +367,14 @@ class CloudWatchSource:
             },
         }
 
-    def _get(self, queries: list[dict[str, Any]], seconds: float) -> dict[str, list[Any]]:
+    def _get(
+        self, queries: list[dict[str, Any]], seconds: float, end: float | None = None
+    ) -> dict[str, list[Any]]:
+        """Each query's values over ``seconds`` up to ``end`` (default: as far as CloudWatch
+        has caught up), newest first."""
         if not queries:
             return {}
-        end = time.time() - LAG_S
+        end = time.time() - LAG_S if end is None else end
         found: dict[str, list[Any]] = {}
         for start in range(0, len(queries), 500):  # GetMetricData's limit per call
             response = self._cloudwatch.get_metric_data(
@@ -371,7 +387,9 @@ class CloudWatchSource:
                 found[result["Id"]] = result["Values"]
         return found
 
-    def _latest(self, queries: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    def _latest(
+        self, queries: list[dict[str, Any]], seconds: float, end: float | None = None
+    ) -> dict[str, float]:
         """Each query over the window: Sums added up, other statistics at their highest.
 
         (The window is one period; CloudWatch may round its start and return two.)
@@ -379,7 +397,7 @@ class CloudWatchSource:
         stats = {q["Id"]: q["MetricStat"]["Stat"] for q in queries}
         return {
             id_: float(sum(values) if stats[id_] == "Sum" else max(values))
-            for id_, values in self._get(queries, seconds).items()
+            for id_, values in self._get(queries, seconds, end).items()
             if values
         }
 

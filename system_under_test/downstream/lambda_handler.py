@@ -8,7 +8,6 @@ one instance's memory (not yet a table scan per request).
 
 from __future__ import annotations
 
-import os
 import random
 from typing import Any
 
@@ -18,7 +17,7 @@ from system_under_test.config import SutConfig
 from system_under_test.downstream.app import DynamoEffectStore, create_app
 from system_under_test.faults import FaultSwitch
 from system_under_test.runtime import aws_client
-from system_under_test.telemetry import Telemetry, emit_emf
+from system_under_test.telemetry import Telemetry, emf_after, lambda_instance
 
 _built: tuple[Mangum, Telemetry, str] | None = None
 
@@ -30,11 +29,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         faults = FaultSwitch.from_config(aws_client("ssm"), config)
         rng = random.Random(config.fault_seed) if config.fault_seed else None  # noqa: S311
         store = DynamoEffectStore(aws_client("dynamodb"), config.effects_table)
-        telemetry = Telemetry("downstream", os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""))
+        telemetry = Telemetry("downstream", lambda_instance())
         app = create_app(faults, rng, store, telemetry)
         _built = (Mangum(app, lifespan="off"), telemetry, config.metrics_namespace)
     mangum, telemetry, namespace = _built
-    try:
+    with emf_after(telemetry, namespace):  # Powertools Metrics: CloudWatch through the logs
         return mangum(event, context)  # type: ignore[no-any-return]
-    finally:  # Powertools Metrics: the metrics reach CloudWatch through the logs
-        emit_emf(telemetry.drain(), namespace)

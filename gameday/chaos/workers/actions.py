@@ -9,7 +9,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from gameday.chaos import context
-from gameday.measure.sources import CloudWatchSource
+from gameday.measure.sources import LAG_S, CloudWatchSource
 from system_under_test.circuit import OPEN
 
 __all__ = ["expect_consumption_paused", "kill_worker", "pause_workers", "resume_workers"]
@@ -101,8 +101,9 @@ def expect_consumption_paused(
                 "no worker's downstream circuit is open: there is nothing to pause"
             )
         if isinstance(source, CloudWatchSource):
-            time.sleep(seconds)
-            while_open = source.receives_while_open(seconds)
+            since = time.time()
+            time.sleep(seconds + LAG_S)  # the window, then CloudWatch catching up with it
+            while_open = source.receives_while_open(since, since + seconds)
             calls = while_open
         else:
             calls, while_open = _watch_receives(source, workers, seconds)
