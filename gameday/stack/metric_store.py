@@ -18,6 +18,7 @@ and the alarms ask for p99, so in the backend process:
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -33,8 +34,9 @@ _installed = threading.Event()
 
 
 class IndexedMetricData(list):  # type: ignore[type-arg]
-    """moto's list of datums, plus an index by (namespace, metric name), and each metric's
-    first datum per dimension set (what ListMetrics lists)."""
+    """moto's list of datums, plus an index by (namespace, metric name) kept in time order
+    (a query reads only its window), and each metric's first datum per dimension set (what
+    ListMetrics lists)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,9 +45,14 @@ class IndexedMetricData(list):  # type: ignore[type-arg]
 
     def append(self, datum: Any) -> None:
         super().append(datum)
-        self.by_name[(datum.namespace, datum.name)].append(datum)
+        # datums mostly arrive in time order: inserting at the end costs a comparison
+        bisect.insort(self.by_name[(datum.namespace, datum.name)], datum, key=_at)
         dimensions = tuple(sorted((d.name, d.value) for d in datum.dimensions))
         self.metrics.setdefault((datum.namespace, datum.name, dimensions), datum)
+
+
+def _at(datum: Any) -> float:
+    return epoch(datum.timestamp)
 
 
 def epoch(moment: datetime) -> float:
@@ -57,10 +64,14 @@ def samples(
     store: Any, namespace: str, name: str, dimensions: list[tuple[str, str]], since: float
 ) -> list[tuple[float, float]]:
     """(epoch seconds, value) of one metric with exactly these dimensions, from ``since``."""
-    datums = store.by_name.get((namespace, name), ()) if hasattr(store, "by_name") else store
+    if hasattr(store, "by_name"):
+        ordered = store.by_name.get((namespace, name), [])
+        datums = ordered[bisect.bisect_left(ordered, since, key=_at) :]
+    else:
+        datums = list(store)
     wanted = sorted(dimensions)
     found = []
-    for datum in list(datums):
+    for datum in datums:
         if datum.namespace != namespace or datum.name != name:
             continue
         if sorted((d.name, d.value) for d in datum.dimensions) != wanted:

