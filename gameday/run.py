@@ -43,6 +43,7 @@ from gameday.project import Project, run_folder
 from gameday.report import publish, read_json
 from gameday.settings import ENV_STATE_DIR, Settings
 from gameday.stack import state as statefile
+from gameday.stack.provision import ALARM_ROLES
 
 #: The default gameday, in the order a team would play it: the cheap stories first.
 DEFAULT_ORDER = (
@@ -177,8 +178,8 @@ def _check_stop_conditions(experiments: list[Path], state_dir: Path) -> None:
                 raise HarnessError(
                     f"{path}: controls: {control.get('name')}: stop_on_alarms: no CloudWatch"
                     f" alarm named {', '.join(missing)}",
-                    "name an alarm of this account and region, or one of the stack's roles:"
-                    " dlq_alarm, api_errors_alarm, worker_errors_alarm, ingest_latency_alarm",
+                    "name an alarm of this account and region, or one of the stack's roles: "
+                    + ", ".join(ALARM_ROLES),
                 )
 
 
@@ -245,13 +246,7 @@ def _stack(settings: Settings, run_dir: Path, seed: int | None, progress: Any) -
 
 #: Stack resources an experiment's configuration can read (``type: env``, GAMEDAY_<NAME>):
 #: on a deployed stack the alarms' names are CloudFormation's own.
-EXPORTED_RESOURCES = (
-    "dlq_alarm",
-    "api_errors_alarm",
-    "worker_errors_alarm",
-    "ingest_latency_alarm",
-    "metrics_namespace",
-)
+EXPORTED_RESOURCES = (*ALARM_ROLES, "metrics_namespace")
 
 
 def stack_env(state_dir: Path) -> dict[str, str]:

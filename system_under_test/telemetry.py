@@ -138,9 +138,11 @@ class CloudWatchPublisher:
     """
 
     def __init__(
-        self, telemetry: Telemetry, cloudwatch: Any, namespace: str, interval: float
+        self, telemetry: Telemetry, cloudwatch: Callable[[], Any], namespace: str, interval: float
     ) -> None:
-        self.telemetry, self._cloudwatch = telemetry, cloudwatch
+        """``cloudwatch`` makes the client, in the thread: a restart is not slowed by it."""
+        self.telemetry, self._make_client = telemetry, cloudwatch
+        self._cloudwatch: Any = None
         self.namespace, self.interval = namespace, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-publisher", daemon=True)
@@ -163,6 +165,8 @@ class CloudWatchPublisher:
         data = metric_data(self.telemetry.drain())
         for start in range(0, len(data), MAX_DATUMS):
             try:
+                if self._cloudwatch is None:
+                    self._cloudwatch = self._make_client()
                 self._cloudwatch.put_metric_data(
                     Namespace=self.namespace, MetricData=data[start : start + MAX_DATUMS]
                 )
@@ -220,4 +224,4 @@ def local_publisher(
     """The running publisher of a local process, or None when metrics are switched off (0)."""
     if interval <= 0:
         return None
-    return CloudWatchPublisher(telemetry, client(), namespace, interval).start()
+    return CloudWatchPublisher(telemetry, client, namespace, interval).start()

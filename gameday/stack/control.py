@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -12,9 +13,11 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from gameday.errors import EXIT_HARNESS, EXIT_OK, HarnessError, StackNotRunning
+from gameday.measure import sources
 from gameday.project import Project
 from gameday.settings import Settings
 from gameday.stack import state as statefile
+from gameday.stack.provision import ALARM_ROLES
 from gameday.stack.supervisor import Supervisor, probe_http
 from gameday.variants import Variant
 
@@ -259,6 +262,13 @@ def print_endpoints(state: dict[str, Any], out: TextIO) -> None:
         print(f"  {'tables':<10} {tables}", file=out)
         params = f"{resources['failure_mode_parameter']}, {resources['fault_parameter']}"
         print(f"  {'params':<10} {params}", file=out)
+        alarms = [resources[k] for k in ALARM_ROLES if resources.get(k)]
+        if alarms:
+            print(f"  {'alarms':<10} {', '.join(alarms)}", file=out)
+        with contextlib.suppress(HarnessError):  # a bad GAMEDAY_METRICS_SOURCE: said where used
+            source = sources.choose(state)
+            where = resources.get("metrics_namespace", "") if source == sources.CLOUDWATCH else ""
+            print(f"  {'metrics':<10} {source} {where}".rstrip(), file=out)
     env = state.get("env", {})
     if env:
         exports = " ".join(f"{k}={v}" for k, v in env.items())

@@ -98,6 +98,8 @@ def provision(session: Any, settings: Settings, *, redrive: bool = True) -> Reso
     )
 
 
+#: The stack's alarms by role (Resources fields); experiments and stop conditions name them so.
+ALARM_ROLES = ("dlq_alarm", "api_errors_alarm", "worker_errors_alarm", "ingest_latency_alarm")
 #: The alarms' objectives, as the template's (ingest p99 is the ingest-latency SLO's 250 ms).
 API_5XX_PER_PERIOD = 5
 WORKER_ERRORS_PER_PERIOD = 10

@@ -10,12 +10,11 @@ import pytest
 from chaosaws.cloudwatch.probes import get_alarm_state_value
 
 from gameday.settings import Settings
-from gameday.stack.provision import alarms
+from gameday.stack.provision import ALARM_ROLES, alarms
 from tests.integration.conftest import System, order
 
 pytestmark = pytest.mark.integration
 PERIOD_S = 10  # the shortest period CloudWatch allows a high-resolution alarm
-ALARM_ROLES = ("dlq_alarm", "api_errors_alarm", "worker_errors_alarm", "ingest_latency_alarm")
 
 
 def _state(system: System, alarm: str, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -49,7 +49,7 @@ class _Refusing:
 
 def test_a_failed_send_drops_that_interval_and_keeps_nothing() -> None:
     telemetry = cw.Telemetry("worker")
-    publisher = cw.CloudWatchPublisher(telemetry, _Refusing(), cw.NAMESPACE, interval=60)
+    publisher = cw.CloudWatchPublisher(telemetry, _Refusing, cw.NAMESPACE, interval=60)
     telemetry.count(cw.MESSAGES, outcome="handled")
     publisher.flush()
     assert publisher.failures == 1
