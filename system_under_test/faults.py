@@ -75,6 +75,10 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "slow_api": {"latency_ms": 400},
 }
 
+#: Modes the API applies on the request path; the downstream leaves them alone (a slow API
+#: with a slow downstream behind it would be two faults).
+API_MODES = frozenset({"poison_payload", "duplicate_submit", "slow_api"})
+
 _DOCUMENT_FIELDS = {
     "latencyMs": ("latency_ms", int),
     "errorRate": ("error_rate", float),

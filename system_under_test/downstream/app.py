@@ -24,7 +24,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from system_under_test.faults import FaultSwitch
+from system_under_test.faults import API_MODES, FaultSwitch
 from system_under_test.telemetry import EFFECTS_APPLIED, Telemetry
 
 #: A hanging downstream still lets go eventually, so no request lives forever.
@@ -208,7 +208,7 @@ def create_app(
         ledger.arrived(order_id)
         state = await run_in_threadpool(faults.current) if faults else None
         fault = state.active if state else None
-        if fault is not None:
+        if fault is not None and fault.mode not in API_MODES:
             if fault.hang:
                 await asyncio.sleep(HANG_SECONDS)
             if fault.latency_ms:

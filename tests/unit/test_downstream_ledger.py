@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
-from system_under_test.downstream.app import Ledger
+import pytest
+from fastapi.testclient import TestClient
+
+from system_under_test.downstream.app import Ledger, create_app
+from system_under_test.faults import Fault, FaultState
 
 
 class TableLikeStore:
@@ -67,3 +72,24 @@ def test_without_a_store_effects_live_in_memory() -> None:
     ledger = Ledger()
     assert apply(ledger, "k", "o") is True
     assert Ledger().snapshot()["orders"] == {}
+
+
+class _Switch:
+    """A fault switch with one fault on, as the SSM documents would say."""
+
+    def __init__(self, mode: str, latency_ms: int) -> None:
+        self.state = FaultState(active=Fault(mode, latency_ms=latency_ms))
+
+    def current(self) -> FaultState:
+        return self.state
+
+
+@pytest.mark.parametrize(("mode", "slowed"), [("slow_downstream", True), ("slow_api", False)])
+def test_the_downstream_applies_its_own_faults_and_not_the_apis(mode: str, slowed: bool) -> None:
+    app = create_app(_Switch(mode, latency_ms=300))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        answer = client.post("/effects", json={"orderId": "o1"}, headers={"Idempotency-Key": "k"})
+        took = time.perf_counter() - started
+    assert answer.status_code == 201
+    assert (took >= 0.3) is slowed, took
