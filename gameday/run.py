@@ -367,6 +367,9 @@ def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
     elif judged is None:
         outcome.status, outcome.exit_code = "failed", EXIT_HARNESS
         outcome.detail = "no verdict was written"
+    elif (missed := _not_steady_before(journal)) is not None:
+        outcome.status, outcome.exit_code = "breached", EXIT_BREACHED
+        outcome.detail = f"not steady before the method: {missed}"
     elif deviated or judged.get("status") == verdict.BREACHED:
         breached = [
             r["slo"] + ": " + r["objective"]
@@ -376,6 +379,16 @@ def _outcome(path: Path, folder: Path, seconds: float) -> Outcome:
         outcome.status, outcome.exit_code = "breached", EXIT_BREACHED
         outcome.detail = "; ".join(breached) or "the steady state deviated"
     return outcome
+
+
+def _not_steady_before(journal: dict[str, Any]) -> str | None:
+    """The probes that missed their tolerance before the method, when the hypothesis failed
+    (Chaos Toolkit then stops, calling the run "completed" and not deviated)."""
+    before = (journal.get("steady_states") or {}).get("before") or {}
+    if not before or before.get("steady_state_met", True):
+        return None
+    probes = before.get("probes", [])
+    return ", ".join(p["activity"]["name"] for p in probes if not p.get("tolerance_met")) or "?"
 
 
 def _table(outcomes: list[Outcome], code: int, dry: bool = False) -> str:

@@ -168,6 +168,11 @@ def after_experiment_control(
         if state.get("status") == "completed":
             state["status"] = "failed"  # a fault that never happened must not read as a pass
         logger.error(f"gameday: {len(failed)} method action(s) failed: the run failed")
+    before = (state.get("steady_states") or {}).get("before") or {}
+    if before and not before.get("steady_state_met"):
+        # Chaos Toolkit ends such a run "completed", not deviated: no pass for us
+        state["deviated"] = True
+        logger.error("gameday: the steady state did not hold before the method: not a pass")
     if "catalogue" in _RUN:
         _judge(state, configuration, _RUN["catalogue"], float(_RUN["drain_timeout"]))
     _RUN.clear()
