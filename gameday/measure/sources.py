@@ -18,6 +18,7 @@ scrapes; ``GAMEDAY_METRICS_SOURCE`` overrides.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections import deque
@@ -243,6 +244,15 @@ def worst(a: str | None, b: str) -> str:
 
 
 # -- CloudWatch ---------------------------------------------------------------------------------
+def valid_period(seconds: float) -> int:
+    """The shortest period GetMetricData takes for high-resolution metrics that covers
+    ``seconds``: 1, 5, 10, 30, 60, or a multiple of 60."""
+    for period in (1, 5, 10, 30, 60):
+        if seconds <= period:
+            return period
+    return 60 * math.ceil(seconds / 60)
+
+
 class CloudWatchSource:
     """The system's metrics as CloudWatch has them (GetMetricData, ListMetrics)."""
 
@@ -280,7 +290,7 @@ class CloudWatchSource:
         return {"circuits": circuits, "fault": fault, "api": self.over_last(SAMPLE_WINDOW_S)}
 
     def over_last(self, seconds: float) -> dict[str, Any]:
-        period = max(1, round(seconds))
+        period = valid_period(seconds)  # the window widens to a period CloudWatch accepts
         statuses = [d["status"] for d in self._dimension_sets(cw.RESPONSES, "api")]
         queries = [
             self._query(f"s{i}", cw.RESPONSES, "Sum", period, service="api", status=status)
@@ -323,7 +333,7 @@ class CloudWatchSource:
         """ReceiveMessage calls each worker made with its circuit open between two moments
         (epoch seconds; ask once CloudWatch has them, ``LAG_S`` after ``until``)."""
         sets = self._dimension_sets(cw.RECEIVE_CALLS_WHILE_OPEN, "worker")
-        period = max(1, round(until - since))
+        period = valid_period(until - since)
         queries = [
             self._query(f"r{i}", cw.RECEIVE_CALLS_WHILE_OPEN, "Sum", period, **dims)
             for i, dims in enumerate(sets)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gameday.errors import HarnessError
-from gameday.measure.sources import CLOUDWATCH, SCRAPE, choose
+from gameday.measure.sources import CLOUDWATCH, SCRAPE, choose, valid_period
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,16 @@ def test_a_deployed_stack_cannot_be_scraped() -> None:
 def test_an_unknown_source_is_named() -> None:
     with pytest.raises(HarnessError, match="'prometheus' is not a metrics source"):
         choose({}, "prometheus")
+
+
+def test_cloudwatch_windows_widen_to_a_period_getmetricdata_takes() -> None:
+    assert [valid_period(s) for s in (0.5, 3, 5, 7, 20, 45, 61, 300)] == [
+        1,
+        5,
+        5,
+        10,
+        30,
+        60,
+        120,
+        300,
+    ]
