@@ -140,9 +140,11 @@ class CloudWatchPublisher:
     def __init__(
         self, telemetry: Telemetry, cloudwatch: Callable[[], Any], namespace: str, interval: float
     ) -> None:
-        """``cloudwatch`` makes the client, in the thread: a restart is not slowed by it."""
-        self.telemetry, self._make_client = telemetry, cloudwatch
-        self._cloudwatch: Any = None
+        """``cloudwatch`` makes the client, now: at startup, before the server freezes its
+        startup heap (made later, a boto3 client's many objects are walked by every full
+        collection under load: request pauses)."""
+        self.telemetry = telemetry
+        self._cloudwatch = cloudwatch()
         self.namespace, self.interval = namespace, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-publisher", daemon=True)
@@ -165,8 +167,6 @@ class CloudWatchPublisher:
         data = metric_data(self.telemetry.drain())
         for start in range(0, len(data), MAX_DATUMS):
             try:
-                if self._cloudwatch is None:
-                    self._cloudwatch = self._make_client()
                 self._cloudwatch.put_metric_data(
                     Namespace=self.namespace, MetricData=data[start : start + MAX_DATUMS]
                 )
