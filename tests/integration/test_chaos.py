@@ -43,6 +43,12 @@ def chaos_run(system: System, experiment: Path, run_dir: Path, *extra: str) -> A
     )
 
 
+def _api_alarms_quiet(system: System) -> bool:
+    names = [system.resources["api_errors_alarm"], system.resources["ingest_latency_alarm"]]
+    found = system.aws("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+    return all(a["StateValue"] != "ALARM" for a in found)
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXPERIMENTS.glob("*.yaml")))
 def test_each_experiment_runs_on_its_own_and_leaves_no_fault(
     healthy: System, tmp_path: Path, name: str
@@ -118,62 +124,6 @@ def test_a_guardrail_aborts_the_experiment_and_the_rollbacks_run(
     print(f"guardrail abort to rollbacks: {rolled - fired:.2f} s")
     assert rolled - fired < 2.0
     assert (run_dir / "report.html").is_file()
-
-
-def _api_alarms_quiet(system: System) -> bool:
-    names = [system.resources["api_errors_alarm"], system.resources["ingest_latency_alarm"]]
-    found = system.aws("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
-    return all(a["StateValue"] != "ALARM" for a in found)
-
-
-def test_an_alarm_stop_condition_aborts_the_experiment_and_the_rollbacks_run(
-    healthy: System, tmp_path: Path
-) -> None:
-    """AWS FIS's stop condition: the API's p99 alarm goes to ALARM and the run stops."""
-    spec = yaml.safe_load((EXPERIMENTS / "cloudwatch-alarms.yaml").read_text())
-    traffic, _poison, _alarm, wait = spec["method"]
-    slow_api = action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=400)
-    spec["method"] = [traffic, slow_api, wait]
-    path = tmp_path / "alarm-stop.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    healthy.wait_for(lambda: _api_alarms_quiet(healthy), 30, "the API's alarms quiet")
-    run_dir = tmp_path / "run"
-    result = run_gameday(
-        "run", str(path), "--run-dir", str(run_dir), state_dir=healthy.state_dir, timeout=300
-    )
-    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
-    folder = run_dir / "alarm-stop"
-    abort = json.loads((folder / "abort.json").read_text())
-    assert abort["guardrail"] == "alarm:" + healthy.resources["ingest_latency_alarm"]
-    journal = json.loads((folder / "journal.json").read_text())
-    assert journal["status"] == "interrupted"
-    assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
-    assert healthy.active_fault() == "none"
-    timeline = [json.loads(line) for line in (folder / "timeline.jsonl").open()]
-    slowed = next(t["t"] for t in timeline if t.get("marker") == "fault_start")
-    fired = next(t["t"] for t in timeline if t.get("marker") == "guardrail_abort")
-    print(f"slow_api on to the alarm's abort: {fired - slowed:.1f} s (alarm period 10 s)")
-
-
-def test_a_stop_condition_on_a_missing_alarm_stops_before_the_experiment(
-    healthy: System, tmp_path: Path
-) -> None:
-    spec = yaml.safe_load((EXPERIMENTS / "cloudwatch-alarms.yaml").read_text())
-    spec["controls"][0]["provider"]["arguments"]["stop_on_alarms"] = ["no-such-alarm"]
-    path = tmp_path / "missing-alarm.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    result = run_gameday(
-        "run",
-        str(path),
-        "--run-dir",
-        str(tmp_path / "run"),
-        state_dir=healthy.state_dir,
-        timeout=120,
-    )
-    assert result.returncode == 3, result.stdout + result.stderr[-3000:]
-    assert "stop_on_alarms: no CloudWatch alarm named no-such-alarm" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "run" / "missing-alarm").exists()  # nothing was played
 
 
 @pytest.mark.parametrize(
@@ -344,3 +294,55 @@ def test_a_dry_run_walks_the_experiments_and_injects_nothing(
     ]
     assert not [t for t in timeline if t.get("marker") == "fault_start"]  # never switched on
     assert not (tmp_path / "slow-downstream" / "locust.log").exists()  # no traffic either
+
+
+# Last in this file: the tests before it leave the API's p99 alarm quiet (no slowed API in
+# the last period), so the steady state holds without waiting.
+def test_an_alarm_stop_condition_aborts_the_experiment_and_the_rollbacks_run(
+    healthy: System, tmp_path: Path
+) -> None:
+    """AWS FIS's stop condition: the API's p99 alarm goes to ALARM and the run stops."""
+    spec = yaml.safe_load((EXPERIMENTS / "cloudwatch-alarms.yaml").read_text())
+    traffic, _poison, _alarm, wait = spec["method"]
+    slow_api = action("slow-the-api", "faults", "set_fault", mode="slow_api", latency_ms=400)
+    spec["method"] = [traffic, slow_api, wait]
+    path = tmp_path / "alarm-stop.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    healthy.wait_for(lambda: _api_alarms_quiet(healthy), 30, "the API's alarms quiet")
+    run_dir = tmp_path / "run"
+    result = run_gameday(
+        "run", str(path), "--run-dir", str(run_dir), state_dir=healthy.state_dir, timeout=300
+    )
+    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    folder = run_dir / "alarm-stop"
+    abort = json.loads((folder / "abort.json").read_text())
+    assert abort["guardrail"] == "alarm:" + healthy.resources["ingest_latency_alarm"]
+    journal = json.loads((folder / "journal.json").read_text())
+    assert journal["status"] == "interrupted"
+    assert journal["rollbacks"] and journal["rollbacks"][0]["status"] == "succeeded"
+    assert healthy.active_fault() == "none"
+    timeline = [json.loads(line) for line in (folder / "timeline.jsonl").open()]
+    slowed = next(t["t"] for t in timeline if t.get("marker") == "fault_start")
+    fired = next(t["t"] for t in timeline if t.get("marker") == "guardrail_abort")
+    print(f"slow_api on to the alarm's abort: {fired - slowed:.1f} s (alarm period 10 s)")
+
+
+def test_a_stop_condition_on_a_missing_alarm_stops_before_the_experiment(
+    healthy: System, tmp_path: Path
+) -> None:
+    spec = yaml.safe_load((EXPERIMENTS / "cloudwatch-alarms.yaml").read_text())
+    spec["controls"][0]["provider"]["arguments"]["stop_on_alarms"] = ["no-such-alarm"]
+    path = tmp_path / "missing-alarm.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run_gameday(
+        "run",
+        str(path),
+        "--run-dir",
+        str(tmp_path / "run"),
+        state_dir=healthy.state_dir,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr[-3000:]
+    assert "stop_on_alarms: no CloudWatch alarm named no-such-alarm" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "missing-alarm").exists()  # nothing was played
