@@ -232,6 +232,9 @@ def _add_bench(commands: Any) -> None:
     timeline.add_argument("--rounds", type=int, default=8)
     ledger = targets.add_parser("ledger", help="reconcile a million acked ids: time, memory")
     ledger.add_argument("--ids", type=int, default=1_000_000)
+    metrics = targets.add_parser("metrics", help="a CloudWatch window read at depth: ours vs moto")
+    metrics.add_argument("--datums", type=int, default=50_000)
+    metrics.add_argument("--window", type=float, default=20.0, help="seconds read")
     load = targets.add_parser("load", help="locustfile machinery vs bare Locust; schedule keeping")
     load.add_argument("--rounds", type=int, default=3)
     load.add_argument("--seconds", type=float, default=8.0)
@@ -419,6 +422,10 @@ def _bench(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         from gameday.bench import ledger as bench_ledger
 
         return bench_ledger.main(args, out)
+    if args.target == "metrics":
+        from gameday.bench import metrics as bench_metrics
+
+        return bench_metrics.main(args, out)
     from gameday.stack.control import progress_printer
 
     if args.target == "load":
