@@ -30,6 +30,12 @@ def test_verdict_names_exactly_the_injected_breaches(fresh: System, tmp_path: Pa
     acked = AckedIds(run_dir)
     measurements = Measurements()
     healthy_ids = []
+    # one order first, unmeasured: the first request on a fresh stack takes its cold paths,
+    # and a p99 over 20 requests is their slowest (this test is about the ledger's breaches)
+    warm_up = order("ledger")
+    assert fresh.post(warm_up).status_code == 202
+    acked.record(warm_up["orderId"])
+    healthy_ids.append(warm_up["orderId"])
     for _ in range(20):
         body = order("ledger")
         started = time.perf_counter()
@@ -66,7 +72,7 @@ def test_verdict_names_exactly_the_injected_breaches(fresh: System, tmp_path: Pa
         assert response.status_code == 201
 
     report = collect_ledger(run_dir, fresh.status, drain_timeout=30)
-    assert (report.acked, report.applied, report.dead_lettered) == (21, 20, 1)
+    assert (report.acked, report.applied, report.dead_lettered) == (22, 21, 1)
     assert report.lost == 0 and report.drained
     assert report.samples["duplicated"] == [duplicate_target]
     assert report.samples["unexpected"] == ["ghost-order"]
