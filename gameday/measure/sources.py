@@ -22,6 +22,7 @@ import math
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -258,20 +259,29 @@ class CloudWatchSource:
 
     name = CLOUDWATCH
 
-    def __init__(self, cloudwatch: Any, namespace: str, faults: Any = None) -> None:
-        self._cloudwatch, self.namespace, self._faults = cloudwatch, namespace, faults
+    def __init__(
+        self, cloudwatch: Any, namespace: str, faults: Callable[[], Any] | None = None
+    ) -> None:
+        """``faults`` makes the fault switch reader, on the first sample that needs it (a
+        circuit probe polled every 0.5 s would otherwise build an SSM client each time)."""
+        self._cloudwatch, self.namespace = cloudwatch, namespace
+        self._make_faults = faults
+        self._faults: Any = None
 
     @classmethod
     def for_stack(cls, state: dict[str, Any]) -> CloudWatchSource:
         from system_under_test.faults import FaultSwitch
 
         resources = state["resources"]
-        faults = FaultSwitch(
-            aws_client(state, "ssm"),
-            resources["failure_mode_parameter"],
-            resources["fault_parameter"],
-            cache_seconds=0,
-        )
+
+        def faults() -> FaultSwitch:
+            return FaultSwitch(
+                aws_client(state, "ssm"),
+                resources["failure_mode_parameter"],
+                resources["fault_parameter"],
+                cache_seconds=0,
+            )
+
         namespace = resources.get("metrics_namespace") or cw.NAMESPACE
         return cls(aws_client(state, "cloudwatch"), namespace, faults)
 
@@ -284,8 +294,9 @@ class CloudWatchSource:
     def sample(self) -> dict[str, Any]:
         circuits = self.circuits()
         fault = "unknown"
-        if self._faults is not None:
+        if self._make_faults is not None:
             with contextlib.suppress(Exception):  # the timeline says "unknown"
+                self._faults = self._faults or self._make_faults()
                 fault = self._faults.current().mode()
         return {"circuits": circuits, "fault": fault, "api": self.over_last(SAMPLE_WINDOW_S)}
 
